@@ -1,0 +1,55 @@
+"""Settings for every Waybill process; the only place environment variables are read."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """One settings object drives the app, the Celery workers and Alembic alike."""
+
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Unset URLs mean: start embedded PostgreSQL / Redis under data_dir.
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / ".data"
+    embedded_postgres_port: int = 54329
+    embedded_redis_port: int = 63790
+
+    # The public address of the portal (pages, state events, API and webhooks share it).
+    port: int = 3000
+    public_url: str | None = None
+
+    # Sessions: idle and absolute expiry, and the login throttle.
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_attempts_per_account: int = 5
+    login_account_window_seconds: int = 300
+    login_attempts_per_ip: int = 30
+    login_ip_window_seconds: int = 300
+    secure_cookies: bool = False
+
+    # Internal calls from workers to the app (live page refresh) carry this secret.
+    internal_token: str = Field(default="", repr=False)
+
+    # Celery health probe: how long /healthz waits for the worker to answer.
+    health_worker_timeout_seconds: float = 3.0
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://localhost:{self.port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read settings once per process."""
+    return Settings()

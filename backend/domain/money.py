@@ -1,0 +1,50 @@
+"""Money as integer minor units with an ISO 4217 currency; never floats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Minor-unit exponents for the currencies we bill in; the rest default to 2.
+MINOR_UNIT_EXPONENT = {
+    "JPY": 0,
+    "KRW": 0,
+    "TWD": 0,
+    "HKD": 2,
+    "USD": 2,
+    "CNY": 2,
+    "EUR": 2,
+    "GBP": 2,
+}
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    amount_minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
+            raise ValueError(f"not an ISO 4217 currency code: {self.currency!r}")
+        if not isinstance(self.amount_minor, int) or isinstance(self.amount_minor, bool):
+            raise TypeError("amounts are whole minor units (int)")
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot mix {self.currency} and {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount_minor + other.amount_minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount_minor - other.amount_minor, self.currency)
+
+    def format(self) -> str:
+        """Human form, e.g. 'HKD 12.50'."""
+        exponent = MINOR_UNIT_EXPONENT.get(self.currency, 2)
+        if exponent == 0:
+            return f"{self.currency} {self.amount_minor:,}"
+        sign = "-" if self.amount_minor < 0 else ""
+        whole, frac = divmod(abs(self.amount_minor), 10**exponent)
+        return f"{self.currency} {sign}{whole:,}.{frac:0{exponent}d}"
