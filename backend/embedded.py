@@ -8,6 +8,7 @@ until `stop_embedded()` (the run command calls it on Ctrl-C).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -209,7 +210,6 @@ def stop_embedded(data_dir: Path, pg_port: int, redis_port: int) -> None:
     if _port_open(redis_port):
         import redis
 
-        try:
+        # SHUTDOWN closes the connection under us: that is success.
+        with contextlib.suppress(redis.ConnectionError):
             redis.Redis(port=redis_port).shutdown(nosave=False)
-        except redis.ConnectionError:
-            pass  # shutdown closes the connection under us: that is success

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     AGENT = "agent"
     FINANCE = "finance"
     TENANT_ADMIN = "tenant_admin"
     PLATFORM_ADMIN = "platform_admin"
 
 
-class Permission(str, Enum):
+class Permission(StrEnum):
     VIEW_SHIPMENTS = "view_shipments"
     FIX_QUARANTINE = "fix_quarantine"
     VIEW_TRANSACTIONS = "view_transactions"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 
 
-class ShipmentStatus(str, Enum):
+class ShipmentStatus(StrEnum):
     """Normalized tracking status, learnt from AfterShip, EasyPost, 17TRACK and Karrio."""
 
     PENDING = "pending"
@@ -28,7 +28,7 @@ FINAL_SHIPMENT_STATUSES = frozenset(
 )
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     DRAFT = "draft"
     AWAITING_PAYMENT = "awaiting_payment"
     PAID = "paid"
@@ -37,7 +37,7 @@ class OrderStatus(str, Enum):
     CANCELLED = "cancelled"
 
 
-class PaymentStatus(str, Enum):
+class PaymentStatus(StrEnum):
     CREATED = "created"
     PENDING = "pending"
     AUTHORIZED = "authorized"
@@ -46,21 +46,21 @@ class PaymentStatus(str, Enum):
     CANCELLED = "cancelled"
 
 
-class RefundStatus(str, Enum):
+class RefundStatus(StrEnum):
     REQUESTED = "requested"
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 
 
-class WebhookState(str, Enum):
+class WebhookState(StrEnum):
     RECEIVED = "received"
     PROCESSED = "processed"
     FAILED = "failed"
     WAITING = "waiting"  # refers to an object we have not seen yet
 
 
-class LedgerKind(str, Enum):
+class LedgerKind(StrEnum):
     EARN = "earn"
     PENDING_EARN = "pending_earn"
     REDEEM = "redeem"
@@ -69,13 +69,13 @@ class LedgerKind(str, Enum):
     ADJUST = "adjust"
 
 
-class QuarantineStatus(str, Enum):
+class QuarantineStatus(StrEnum):
     OPEN = "open"
     FIXED = "fixed"
     DISCARDED = "discarded"
 
 
-class SessionAudience(str, Enum):
+class SessionAudience(StrEnum):
     """Which portal a session was opened for; a member session never opens the staff portal."""
 
     PORTAL = "portal"

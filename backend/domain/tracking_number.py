@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from enum import Enum
+from enum import StrEnum
 
 S10_PATTERN = re.compile(r"^([A-Z]{2})(\d{8})(\d)([A-Z]{2})$")
 S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 COUNTRY = "HK"
 
 
-class NumberCheck(str, Enum):
+class NumberCheck(StrEnum):
     VALID = "valid"
     BAD_CHECK_DIGIT = "bad_check_digit"
     NOT_S10 = "not_s10"
