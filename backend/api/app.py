@@ -1,0 +1,16 @@
+"""Assembles every HTTP route of ours into one Starlette app that Reflex mounts (api_transformer)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from backend.api import auth_routes, health
+
+
+def routes() -> list[BaseRoute]:
+    return [*health.routes, *auth_routes.routes]
+
+
+def build_api() -> Starlette:
+    return Starlette(routes=routes())

@@ -1,0 +1,1 @@
+"""Use cases: the only layer the UI, the HTTP API and the jobs call. Every call takes tenant scope."""
