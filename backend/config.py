@@ -32,10 +32,17 @@ class Settings(BaseSettings):
     # Sessions: idle and absolute expiry, and the login throttle.
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
-    login_attempts_per_account: int = 5
-    login_account_window_seconds: int = 300
-    login_attempts_per_ip: int = 30
-    login_ip_window_seconds: int = 300
+    # Login throttle. One (account, IP) pair is slowed down after a few failures with a
+    # doubling pause; the account as a whole only pauses briefly, so that a stranger
+    # hammering it cannot keep its owner out for long; one IP spraying many accounts pauses longest.
+    login_window_seconds: int = 900
+    login_failures_per_pair: int = 5
+    login_pair_base_pause_seconds: int = 30
+    login_pair_max_pause_seconds: int = 900
+    login_failures_per_account: int = 50
+    login_account_pause_seconds: int = 60
+    login_failures_per_ip: int = 30
+    login_ip_pause_seconds: int = 900
     secure_cookies: bool = False
 
     # Internal calls from workers to the app (live page refresh) carry this secret.

@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 
 import backend.models  # noqa: F401
 from backend import db
+from backend.config import get_settings
 from backend.services import schema
 from tests.support import servers
 
@@ -19,6 +20,7 @@ def test_migrations_upgrade_empty_database_to_head_and_back_down(test_urls):
     name = f"waybill_migrate_{os.getpid()}"
     url = servers.recreate_database(test_urls["admin_url"], name)
     os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
     db.reset_engine()
     try:
         schema.upgrade_to_head()
@@ -37,5 +39,6 @@ def test_migrations_upgrade_empty_database_to_head_and_back_down(test_urls):
         engine.dispose()
     finally:
         os.environ["DATABASE_URL"] = test_urls["database_url"]
+        get_settings.cache_clear()
         db.reset_engine()
         servers.drop_database(test_urls["admin_url"], name)

@@ -1,0 +1,1 @@
+"""Payment provider adapters: one package per PSP, the only place its SDK is imported."""

@@ -1,0 +1,1 @@
+"""Upstream order source adapters: one per format (REST feed, CSV, XML, pushed API)."""

@@ -1,0 +1,1 @@
+"""Offline stand-ins for carriers and payment providers (demo and tests only; the product never imports this)."""

@@ -1,0 +1,65 @@
+"""The Reflex app: customer pages, staff pages and our HTTP routes on one server."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from backend.api.app import build_api
+from portal import routes
+from portal.errors import backend_exception_handler
+from portal.pages.home import HomeState, home_page
+from portal.pages.sign_in import sign_in_page
+from portal.pages.sign_up import sign_up_page
+from portal.pages.signed_out import signed_out_page
+from portal.state.portal import PortalState
+from staff.pages.audit import StaffAuditState, staff_audit_page
+from staff.pages.home import StaffHomeState, staff_home_page
+from staff.pages.shipments import StaffShipmentsState, staff_shipments_page
+from staff.pages.sign_in import staff_sign_in_page
+from staff.pages.signed_out import staff_signed_out_page
+from staff.state.staff import StaffState
+
+app = rx.App(
+    api_transformer=build_api(),
+    stylesheets=["/styles.css"],
+    backend_exception_handler=backend_exception_handler,
+)
+
+app.add_page(
+    home_page,
+    route=routes.HOME,
+    title="Waybill",
+    on_load=[PortalState.load, HomeState.load_overview],
+)
+app.add_page(
+    sign_in_page, route=routes.SIGN_IN, title="Sign in · Waybill", on_load=PortalState.load
+)
+app.add_page(
+    sign_up_page, route=routes.SIGN_UP, title="Create account · Waybill", on_load=PortalState.load
+)
+app.add_page(
+    signed_out_page, route=routes.SIGNED_OUT, title="Signed out · Waybill", on_load=PortalState.load
+)
+
+app.add_page(staff_sign_in_page, route=routes.STAFF_SIGN_IN, title="Staff sign in · Waybill")
+app.add_page(
+    staff_signed_out_page, route=routes.STAFF_SIGNED_OUT, title="Signed out · Waybill staff"
+)
+app.add_page(
+    staff_home_page,
+    route=routes.STAFF_HOME,
+    title="Overview · Waybill staff",
+    on_load=[StaffState.load, StaffHomeState.load_dashboard],
+)
+app.add_page(
+    staff_shipments_page,
+    route=routes.STAFF_SHIPMENTS,
+    title="Shipments · Waybill staff",
+    on_load=[StaffState.load, StaffShipmentsState.load_rows],
+)
+app.add_page(
+    staff_audit_page,
+    route=routes.STAFF_AUDIT,
+    title="Audit log · Waybill staff",
+    on_load=[StaffState.load, StaffAuditState.load_entries],
+)

@@ -1,0 +1,1 @@
+"""Customer pages, one module each."""

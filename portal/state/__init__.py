@@ -1,0 +1,1 @@
+"""Reflex states of the customer portal (one substate per page)."""

@@ -1,0 +1,1 @@
+"""Staff and admin portal: pages, states and components (mounted by portal.app under /staff)."""

@@ -1,0 +1,1 @@
+"""Staff and admin pages, one module each."""

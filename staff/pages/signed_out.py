@@ -1,0 +1,24 @@
+"""Shown after a staff user signs out."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from portal import routes
+from portal.i18n import t
+from staff.components.layout import staff_shell
+
+
+def staff_signed_out_page() -> rx.Component:
+    return staff_shell(
+        rx.card(
+            rx.vstack(
+                rx.heading(t("signed_out_title"), size="6", as_="h1", data_testid="signed-out"),
+                rx.text(t("signed_out_body")),
+                rx.link(rx.button(t("sign_in_again"), size="3"), href=routes.STAFF_SIGN_IN),
+                spacing="4",
+            ),
+            max_width="28rem",
+            margin_x="auto",
+        )
+    )

@@ -1,0 +1,1 @@
+"""Reflex states of the staff portal (one substate per page)."""
