@@ -25,6 +25,7 @@ class Tenant(SQLModel, table=True):
     name: str = Field(max_length=120)
     name_zh: str = Field(default="", max_length=120)
     tagline: str = Field(default="", max_length=200)
+    tagline_zh: str = Field(default="", max_length=200)
     primary_color: str = Field(default="#0b5394", max_length=7)
     accent_color: str = Field(default="#f1c232", max_length=7)
     logo_path: str = Field(default="", max_length=200)  # under assets/, served publicly

@@ -20,6 +20,7 @@ class Branding:
     name: str
     name_zh: str
     tagline: str
+    tagline_zh: str
     primary_color: str
     accent_color: str
     logo_path: str
@@ -35,6 +36,7 @@ def _branding(tenant: Tenant) -> Branding:
         name=tenant.name,
         name_zh=tenant.name_zh or tenant.name,
         tagline=tenant.tagline,
+        tagline_zh=tenant.tagline_zh or tenant.tagline,
         primary_color=tenant.primary_color,
         accent_color=tenant.accent_color,
         logo_path=tenant.logo_path,

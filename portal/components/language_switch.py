@@ -19,7 +19,11 @@ def language_switch() -> rx.Component:
             rx.button(
                 label,
                 on_click=AppState.set_locale(code),
-                variant=rx.cond(_is_current(code), "solid", "outline"),
+                # Solid grey for the current language, a light surface for the other: both
+                # stay readable on any brand colour behind them.
+                variant=rx.cond(_is_current(code), "solid", "surface"),
+                color_scheme="gray",
+                high_contrast=True,
                 size="1",
                 lang=code,
                 aria_pressed=rx.cond(_is_current(code), "true", "false"),

@@ -15,11 +15,20 @@ def brand_name() -> rx.Var:
     return rx.cond(AppState.locale == "zh-HK", PortalState.brand_name_zh, PortalState.brand_name)
 
 
+def brand_tagline() -> rx.Var:
+    return rx.cond(
+        AppState.locale == "zh-HK", PortalState.brand_tagline_zh, PortalState.brand_tagline
+    )
+
+
 def _tenant_switch() -> rx.Component:
     return rx.el.select(
         rx.foreach(
             PortalState.tenant_choices,
-            lambda choice: rx.el.option(choice["name"], value=choice["slug"]),
+            lambda choice: rx.el.option(
+                rx.cond(AppState.locale == "zh-HK", choice["name_zh"], choice["name"]),
+                value=choice["slug"],
+            ),
         ),
         value=PortalState.tenant_slug,
         on_change=PortalState.choose_tenant,
@@ -92,4 +101,11 @@ def portal_shell(*children: rx.Component) -> rx.Component:
             class_name="portal-footer",
         ),
         min_height="100vh",
+        # Radix components take their accent from these variables: the tenant's colour.
+        style={
+            "--accent-9": PortalState.primary_color,
+            "--accent-10": PortalState.primary_color,
+            "--accent-11": PortalState.primary_color,
+            "--accent-a8": PortalState.primary_color,
+        },
     )

@@ -7,7 +7,7 @@ import reflex as rx
 from backend.services import members
 from backend.services.errors import PermissionDenied
 from portal import routes
-from portal.components.layout import brand_name, portal_shell
+from portal.components.layout import brand_name, brand_tagline, portal_shell
 from portal.i18n import status_label, t
 from portal.state.portal import PortalState
 
@@ -133,7 +133,7 @@ def home_page() -> rx.Component:
     return portal_shell(
         rx.vstack(
             rx.heading(brand_name(), size="8", as_="h1"),
-            rx.text(PortalState.brand_tagline, size="4", color_scheme="gray"),
+            rx.text(brand_tagline(), size="4", color_scheme="gray"),
             rx.cond(
                 PortalState.signed_in,
                 rx.vstack(

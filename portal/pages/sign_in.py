@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -26,7 +27,8 @@ class SignInState(PortalState):
     form_error: str = ""
 
     @rx.event
-    def submit(self, form: dict):
+    async def submit(self, form: dict):
+        # Argon2 takes tens of milliseconds: hash in a thread, not on the event loop.
         email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
         self.email_error = translate("email_required", self.locale) if not email else ""
         self.password_error = translate("password_too_short", self.locale) if not password else ""
@@ -34,7 +36,8 @@ class SignInState(PortalState):
         if not email or not password:
             return
         try:
-            signed_in = accounts.sign_in(
+            signed_in = await asyncio.to_thread(
+                accounts.sign_in,
                 email,
                 password,
                 SessionAudience.PORTAL,

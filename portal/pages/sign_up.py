@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from backend.domain.statuses import SessionAudience
@@ -32,7 +34,8 @@ class SignUpState(PortalState):
             setattr(self, f"{name}_error", translate(code, self.locale) if code else "")
 
     @rx.event
-    def submit(self, form: dict):
+    async def submit(self, form: dict):
+        # Argon2 takes tens of milliseconds: hash in a thread, not on the event loop.
         values = {name: str(form.get(name, ""))[:_MAX_FIELD_CHARS] for name in FIELDS}
         request = accounts.SignUp(
             email=values["email"],
@@ -50,8 +53,11 @@ class SignUpState(PortalState):
         if errors:
             return
         try:
-            signed_in = accounts.sign_up_member(
-                request, ip=self._client_ip(), user_agent=self._user_agent()
+            signed_in = await asyncio.to_thread(
+                accounts.sign_up_member,
+                request,
+                ip=self._client_ip(),
+                user_agent=self._user_agent(),
             )
         except ValidationFailed as failure:
             self._show(failure.fields)

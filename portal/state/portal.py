@@ -26,6 +26,7 @@ class PortalState(AppState):
     brand_name: str = "Waybill"
     brand_name_zh: str = "Waybill"
     brand_tagline: str = ""
+    brand_tagline_zh: str = ""
     primary_color: str = "#0b5394"
     accent_color: str = "#f1c232"
     logo_path: str = ""
@@ -43,7 +44,7 @@ class PortalState(AppState):
         self.tenant_slug = brand.slug
         self.tenant_cookie = brand.slug
         self.brand_name, self.brand_name_zh = brand.name, brand.name_zh
-        self.brand_tagline = brand.tagline
+        self.brand_tagline, self.brand_tagline_zh = brand.tagline, brand.tagline_zh
         self.primary_color, self.accent_color = brand.primary_color, brand.accent_color
         self.logo_path = brand.logo_path
         if not self.locale:
@@ -52,7 +53,9 @@ class PortalState(AppState):
     @rx.event
     def load(self):
         """on_load of every customer page."""
-        self.tenant_choices = [{"slug": b.slug, "name": b.name} for b in tenants.list_branding()]
+        self.tenant_choices = [
+            {"slug": b.slug, "name": b.name, "name_zh": b.name_zh} for b in tenants.list_branding()
+        ]
         requested = self.router.url.query_parameters.get("tenant", "") or self.tenant_cookie
         self._apply_brand(requested)
         principal = self._principal()

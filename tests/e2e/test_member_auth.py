@@ -104,3 +104,12 @@ def test_tenant_branding_follows_the_chosen_business_line(page: Page):
     expect(page.get_by_test_id("brand-name")).to_have_text("龍門跨境")
     header = page.locator("header").first
     expect(header).to_have_css("background-color", re.compile(r"rgb\(166, 28, 0\)"))
+
+
+def test_repeated_wrong_passwords_are_throttled_with_a_clear_message(page: Page):
+    email = f"target-{uuid.uuid4().hex[:8]}@example.com"  # its own account: no other test waits
+    for _ in range(5):
+        sign_in(page, "/signin", email, "guessing-wrong-1")
+    expect(page.get_by_test_id("form-error")).to_contain_text(
+        re.compile(r"Too many attempts\. Try again in \d+ seconds\.")
+    )

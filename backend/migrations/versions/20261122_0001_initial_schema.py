@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 07:34:56.182123
+Create Date: 2026-11-22 07:50:38.491083
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('name_zh', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('tagline', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('tagline_zh', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('primary_color', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
     sa.Column('accent_color', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
     sa.Column('logo_path', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
