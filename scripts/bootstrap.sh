@@ -11,8 +11,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   echo "==> installing Python dependencies"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  # pip's output goes to a log, shown only when the install fails.
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[dev]'; } \
+      > .venv/pip-install.log 2>&1; then
+    cat .venv/pip-install.log
+    exit 1
+  fi
   touch .venv/.installed
 fi
 

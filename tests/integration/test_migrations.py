@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
@@ -14,6 +15,8 @@ from backend import db
 from backend.config import get_settings
 from backend.services import schema
 from tests.support import servers
+
+pytestmark = pytest.mark.local_services
 
 
 def test_migrations_upgrade_empty_database_to_head_and_back_down(test_urls):
