@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     login_ip_pause_seconds: int = 900
     secure_cookies: bool = False
 
+    # Public tracking: lookups per client (every number counts), numbers nobody knows
+    # (the sign of someone enumerating), and second-factor attempts per shipment.
+    tracking_lookups_per_minute: int = 120
+    tracking_misses_per_10_minutes: int = 20
+    tracking_verify_attempts_per_hour: int = 5
+    # Load balancers in front of us whose X-Forwarded-For we believe (0: none).
+    trusted_proxy_hops: int = 0
+
     # Internal calls from workers to the app (live page refresh) carry this secret.
     internal_token: str = Field(default="", repr=False)
 

@@ -8,9 +8,12 @@ from backend.api.app import build_api
 from portal import routes
 from portal.errors import backend_exception_handler
 from portal.pages.home import HomeState, home_page
+from portal.pages.my_shipments import MyShipmentsState, my_shipments_page
 from portal.pages.sign_in import sign_in_page
 from portal.pages.sign_up import sign_up_page
 from portal.pages.signed_out import signed_out_page
+from portal.pages.track.page import track_page
+from portal.pages.track.state import TrackState
 from portal.state.portal import PortalState
 from staff.pages.audit import StaffAuditState, staff_audit_page
 from staff.pages.home import StaffHomeState, staff_home_page
@@ -39,6 +42,21 @@ app.add_page(
 )
 app.add_page(
     signed_out_page, route=routes.SIGNED_OUT, title="Signed out · Waybill", on_load=PortalState.load
+)
+app.add_page(
+    track_page, route=routes.TRACK, title="Track a parcel · Waybill", on_load=PortalState.load
+)
+app.add_page(
+    track_page,
+    route=routes.TRACK_NUMBER,
+    title="Parcel tracking · Waybill",
+    on_load=[PortalState.load, TrackState.load_number],
+)
+app.add_page(
+    my_shipments_page,
+    route=routes.MY_SHIPMENTS,
+    title="My shipments · Waybill",
+    on_load=[PortalState.load, MyShipmentsState.load_rows],
 )
 
 app.add_page(staff_sign_in_page, route=routes.STAFF_SIGN_IN, title="Staff sign in · Waybill")

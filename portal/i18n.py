@@ -130,6 +130,131 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Something went wrong on our side. Please try again; we have been told.",
         "zh-HK": "系統出現問題，請再試一次；我們已收到通知。",
     },
+    # Tracking
+    "nav_track": {"en": "Track a parcel", "zh-HK": "追蹤包裹"},
+    "nav_my_shipments": {"en": "My shipments", "zh-HK": "我的貨件"},
+    "track_title": {"en": "Track your parcels", "zh-HK": "追蹤您的包裹"},
+    "track_intro": {
+        "en": "Enter up to 20 tracking numbers, separated by spaces, commas or new lines.",
+        "zh-HK": "最多可輸入 20 個追蹤編號，以空格、逗號或換行分隔。",
+    },
+    "track_numbers_label": {"en": "Tracking numbers", "zh-HK": "追蹤編號"},
+    "track_button": {"en": "Track", "zh-HK": "追蹤"},
+    "numbers_required": {
+        "en": "Enter at least one tracking number.",
+        "zh-HK": "請輸入最少一個追蹤編號。",
+    },
+    "too_many_numbers": {
+        "en": "Enter at most 20 tracking numbers at a time.",
+        "zh-HK": "每次最多可輸入 20 個追蹤編號。",
+    },
+    "rate_limited": {
+        "en": "Too many lookups from your connection. Try again in {seconds} seconds.",
+        "zh-HK": "您的查詢次數過多，請於 {seconds} 秒後再試。",
+    },
+    "result_malformed": {
+        "en": "This is not a valid tracking number. Check the letters and digits: ours look like WB123456785HK.",
+        "zh-HK": "這不是有效的追蹤編號。請檢查字母及數字：我們的編號格式如 WB123456785HK。",
+    },
+    "result_unknown": {
+        "en": "We have no parcel with this number yet. If it was sent today, please check again later.",
+        "zh-HK": "暫時未有此編號的包裹。如包裹今日才寄出，請稍後再查。",
+    },
+    "carrier": {"en": "Carrier", "zh-HK": "承運商"},
+    "route": {"en": "Route", "zh-HK": "路線"},
+    "eta": {"en": "Estimated delivery", "zh-HK": "預計送達"},
+    "last_update": {"en": "Last update", "zh-HK": "最後更新"},
+    "timeline": {"en": "Journey", "zh-HK": "運送紀錄"},
+    "no_events": {"en": "No scans yet.", "zh-HK": "暫無掃描紀錄。"},
+    "share_link": {"en": "Link to this parcel", "zh-HK": "此包裹的連結"},
+    "what_you_can_do": {"en": "What you can do", "zh-HK": "您可以怎樣做"},
+    "recipient_details": {"en": "Recipient details", "zh-HK": "收件人資料"},
+    "verify_intro": {
+        "en": "To see the recipient's name, address and phone, enter the last 4 digits of the recipient's phone number, or the postcode.",
+        "zh-HK": "如需查看收件人姓名、地址及電話，請輸入收件人電話號碼的最後 4 位數字或郵政編號。",
+    },
+    "verify_label": {
+        "en": "Last 4 phone digits or postcode",
+        "zh-HK": "電話最後 4 位數字或郵政編號",
+    },
+    "verify_button": {"en": "Show details", "zh-HK": "顯示資料"},
+    "factor_mismatch": {
+        "en": "That does not match this parcel's recipient.",
+        "zh-HK": "資料與此包裹的收件人不符。",
+    },
+    "verify_rate_limited": {
+        "en": "Too many attempts for this parcel. Try again in {seconds} seconds.",
+        "zh-HK": "此包裹的嘗試次數過多，請於 {seconds} 秒後再試。",
+    },
+    "name": {"en": "Name", "zh-HK": "姓名"},
+    "phone": {"en": "Phone", "zh-HK": "電話"},
+    "address": {"en": "Address", "zh-HK": "地址"},
+    "my_shipments_intro": {
+        "en": "Everything you sent or that was sent to you, in every service you use.",
+        "zh-HK": "您在各服務寄出或收到的所有貨件。",
+    },
+    "sign_in_to_see": {
+        "en": "Sign in to see your shipments.",
+        "zh-HK": "請登入以查看您的貨件。",
+    },
+    # Reasons
+    "reason.recipient_absent": {
+        "en": "Nobody was available to receive the parcel.",
+        "zh-HK": "派送時無人簽收。",
+    },
+    "reason.bad_address": {
+        "en": "The address could not be found or is incomplete.",
+        "zh-HK": "地址無法找到或不完整。",
+    },
+    "reason.customs_documents": {
+        "en": "Customs need documents before releasing the parcel.",
+        "zh-HK": "海關需要文件才可放行包裹。",
+    },
+    "reason.customs_duty": {
+        "en": "Customs duty must be paid before delivery.",
+        "zh-HK": "須先繳付關稅方可派送。",
+    },
+    "reason.damaged": {"en": "The parcel was damaged in transit.", "zh-HK": "包裹於運送途中損壞。"},
+    "reason.lost": {"en": "The parcel cannot be located.", "zh-HK": "暫時未能找到包裹。"},
+    "reason.weather": {"en": "Delayed by severe weather.", "zh-HK": "因惡劣天氣延誤。"},
+    "reason.refused": {"en": "The recipient refused the parcel.", "zh-HK": "收件人拒收包裹。"},
+    "reason.held_at_depot": {
+        "en": "The parcel is held at a depot for collection.",
+        "zh-HK": "包裹存放於站點待領取。",
+    },
+    # Next steps
+    "next.reschedule": {
+        "en": "Arrange another delivery: call us or reply to our SMS with a convenient day, or choose a locker.",
+        "zh-HK": "安排再次派送：致電我們或回覆我們的短訊選擇方便的日子，或改為智能櫃取件。",
+    },
+    "next.collect_at_locker": {
+        "en": "Collect it at the locker or store: bring the pickup code from our SMS and an ID.",
+        "zh-HK": "請攜同短訊中的取件碼及身份證明文件，到智能櫃或門市取件。",
+    },
+    "next.provide_customs_documents": {
+        "en": "Send the commercial invoice or ID requested by customs to our customs team by replying to our email.",
+        "zh-HK": "請回覆我們的電郵，向清關團隊提供海關要求的商業發票或身份證明。",
+    },
+    "next.pay_customs_duty": {
+        "en": "Pay the customs duty using the link in our SMS; delivery resumes once it is paid.",
+        "zh-HK": "請透過短訊中的連結繳付關稅，付款後即會繼續派送。",
+    },
+    "next.update_address": {
+        "en": "Tell us the correct address by calling our hotline; we will deliver again.",
+        "zh-HK": "請致電熱線提供正確地址，我們會再次派送。",
+    },
+    "next.contact_support": {
+        "en": "Contact our support team with this tracking number; we will investigate and keep you informed.",
+        "zh-HK": "請提供此追蹤編號聯絡客戶服務，我們會跟進並通知您。",
+    },
+    "next.contact_sender": {
+        "en": "The parcel is going back to the sender: contact them to arrange another shipment.",
+        "zh-HK": "包裹正退回寄件人，請聯絡寄件人重新安排寄送。",
+    },
+    "next.wait": {
+        "en": "No action needed: we will deliver as soon as it is safe.",
+        "zh-HK": "毋須採取行動，情況安全後我們會盡快派送。",
+    },
     # Staff portal
     "staff_portal": {"en": "Staff portal", "zh-HK": "職員平台"},
     "staff_sign_in_title": {"en": "Staff sign in", "zh-HK": "職員登入"},
@@ -180,6 +305,8 @@ CATALOG: dict[str, dict[str, str]] = {
 }
 
 STATUS_KEYS = [key for key in CATALOG if key.startswith("status.")]
+REASON_KEYS = [key for key in CATALOG if key.startswith("reason.")]
+NEXT_STEP_KEYS = [key for key in CATALOG if key.startswith("next.")]
 
 
 def translate(key: str, locale: str, **values: object) -> str:
@@ -197,6 +324,18 @@ def t(key: str) -> rx.Var:
     return rx.cond(AppState.locale == "zh-HK", entry["zh-HK"], entry["en"])
 
 
+def _by_code(code: rx.Var, keys: list[str]) -> rx.Var:
+    return rx.match(code, *[(key.split(".", 1)[1], t(key)) for key in keys], code)
+
+
 def status_label(status: rx.Var) -> rx.Var:
     """A shipment status var shown in words, in the current language."""
-    return rx.match(status, *[(key.split(".", 1)[1], t(key)) for key in STATUS_KEYS], status)
+    return _by_code(status, STATUS_KEYS)
+
+
+def reason_text(reason: rx.Var) -> rx.Var:
+    return _by_code(reason, REASON_KEYS)
+
+
+def next_step_text(step: rx.Var) -> rx.Var:
+    return _by_code(step, NEXT_STEP_KEYS)

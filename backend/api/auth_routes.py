@@ -17,6 +17,10 @@ def safe_next(raw: str | None, fallback: str) -> str:
     """Only same-site paths: '/x' yes; '//evil', '/\\evil', 'https://evil' no."""
     if not raw or not raw.startswith("/") or raw.startswith(("//", "/\\")) or len(raw) > 300:
         return fallback
+    # Browsers drop tabs and newlines from URLs ("/\t/evil" becomes "//evil") and treat
+    # a backslash like a slash: none of them belongs in a path of ours.
+    if "\\" in raw or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
+        return fallback
     return raw
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import total_ordering
 
 # Minor-unit exponents for the currencies we bill in; the rest default to 2.
 MINOR_UNIT_EXPONENT = {
@@ -17,13 +19,17 @@ MINOR_UNIT_EXPONENT = {
 }
 
 
-@dataclass(frozen=True, order=True)
+_CURRENCY = re.compile(r"[A-Z]{3}", re.ASCII)
+
+
+@total_ordering
+@dataclass(frozen=True)
 class Money:
     amount_minor: int
     currency: str
 
     def __post_init__(self) -> None:
-        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
+        if not isinstance(self.currency, str) or not _CURRENCY.fullmatch(self.currency):
             raise ValueError(f"not an ISO 4217 currency code: {self.currency!r}")
         if not isinstance(self.amount_minor, int) or isinstance(self.amount_minor, bool):
             raise TypeError("amounts are whole minor units (int)")
@@ -31,6 +37,11 @@ class Money:
     def _same_currency(self, other: Money) -> None:
         if other.currency != self.currency:
             raise ValueError(f"cannot mix {self.currency} and {other.currency}")
+
+    def __lt__(self, other: Money) -> bool:
+        # Comparing HKD with USD has no answer without a rate: refuse, like + and - do.
+        self._same_currency(other)
+        return self.amount_minor < other.amount_minor
 
     def __add__(self, other: Money) -> Money:
         self._same_currency(other)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from enum import StrEnum
 
-S10_PATTERN = re.compile(r"^([A-Z]{2})(\d{8})(\d)([A-Z]{2})$")
+S10_PATTERN = re.compile(r"^([A-Z]{2})([0-9]{8})([0-9])([A-Z]{2})$", re.ASCII)
 S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 COUNTRY = "HK"
 
@@ -27,8 +28,8 @@ def s10_check_digit(serial: str) -> int:
 
 
 def normalize(raw: str) -> str:
-    """Upper-case and strip the spaces people paste inside numbers."""
-    return re.sub(r"[\s-]+", "", raw).upper()
+    """Upper-case, fold full-width characters (CJK keyboards) to ASCII, strip pasted spaces."""
+    return re.sub(r"[\s-]+", "", unicodedata.normalize("NFKC", raw)).upper()
 
 
 def check(number: str) -> NumberCheck:

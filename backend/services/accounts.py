@@ -111,6 +111,9 @@ def sign_in(
     if wait:
         raise AuthFailed("throttled", retry_after=wait)
 
+    # The refusal is decided inside the unit of work but raised after it: raising inside
+    # would roll back the audit row of the failed attempt along with everything else.
+    refusal: AuthFailed | None = None
     with session_scope() as db:
         user = db.exec(select(UserAccount).where(func.lower(UserAccount.email) == email)).first()
         if user is None:
@@ -120,43 +123,46 @@ def sign_in(
             ok = passwords.verify_password(user.password_hash, password)
         if not ok:
             pause = throttle.record_failure(email, ip)
+            refusal = (
+                AuthFailed("throttled", retry_after=pause)
+                if pause
+                else AuthFailed("invalid_credentials")
+            )
             if user is not None:
-                audit.record(
-                    db,
-                    action="auth.sign_in_failed",
-                    actor_user_id=user.id,
-                    target_type="user",
-                    target_id=str(user.id),
-                    ip=ip,
-                    details={"audience": audience.value},
-                )
-            if pause:
-                raise AuthFailed("throttled", retry_after=pause)
-            raise AuthFailed("invalid_credentials")
-        if not user.is_active:
-            raise AuthFailed("inactive")
-        has_staff_role = db.exec(select(StaffRole.id).where(StaffRole.user_id == user.id)).first()
-        if audience is SessionAudience.STAFF and not (user.is_platform_admin or has_staff_role):
-            raise AuthFailed("not_staff")
-        if passwords.needs_rehash(user.password_hash):
-            user.password_hash = passwords.hash_password(password)
-        user.last_login_at = utcnow()
-        db.add(user)
-        audit.record(
-            db,
-            action="auth.sign_in",
-            actor_user_id=user.id,
-            target_type="user",
-            target_id=str(user.id),
-            ip=ip,
-            details={"audience": audience.value},
-        )
-        user_id, name = user.id, user.display_name
+                _audit_sign_in(db, user.id, "auth.sign_in_failed", ip, audience)
+        elif not user.is_active:
+            refusal = AuthFailed("inactive")
+        elif audience is SessionAudience.STAFF and not (
+            user.is_platform_admin
+            or db.exec(select(StaffRole.id).where(StaffRole.user_id == user.id)).first()
+        ):
+            refusal = AuthFailed("not_staff")
+        else:
+            if passwords.needs_rehash(user.password_hash):
+                user.password_hash = passwords.hash_password(password)
+            user.last_login_at = utcnow()
+            db.add(user)
+            _audit_sign_in(db, user.id, "auth.sign_in", ip, audience)
+            user_id, name = user.id, user.display_name
+    if refusal is not None:
+        raise refusal
     throttle.record_success(email, ip)
     token = sessions.open_session(
         user_id, audience, ip=ip, user_agent=user_agent, replaces_token=previous_token
     )
     return SignedIn(token=token, display_name=name)
+
+
+def _audit_sign_in(db, user_id, action: str, ip: str, audience: SessionAudience) -> None:
+    audit.record(
+        db,
+        action=action,
+        actor_user_id=user_id,
+        target_type="user",
+        target_id=str(user_id),
+        ip=ip,
+        details={"audience": audience.value},
+    )
 
 
 def sign_out(token: str | None) -> None:

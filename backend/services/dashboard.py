@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from backend.db import session_scope
+from backend.domain.money import Money
 from backend.domain.roles import Permission
 from backend.domain.statuses import PaymentStatus, QuarantineStatus, WebhookState
 from backend.models import (
@@ -31,7 +32,7 @@ class Dashboard:
     shipments_by_status: dict[str, int] | None = None  # agents, finance, admins
     open_quarantine: int | None = None  # who may fix quarantined orders
     payments_last_7_days: int | None = None  # finance
-    revenue_last_7_days_minor: int | None = None
+    revenue_last_7_days: list[Money] | None = None  # one amount per currency
     refunds_last_7_days: int | None = None
     failed_webhooks: int | None = None
     staff_count: int | None = None  # tenant admins
@@ -62,15 +63,21 @@ def staff_dashboard(principal: Principal | None, tenant_slug: str) -> Dashboard:
             ).one()
             figures["visible"].append("quarantine")
         if can(Permission.VIEW_REPORTS):
-            count, total = db.exec(
-                select(func.count(), func.coalesce(func.sum(Payment.amount_minor), 0)).where(
+            # Revenue per currency: a tenant may take HKD and CNY, and they do not add up.
+            by_currency = db.exec(
+                select(Payment.currency, func.count(), func.sum(Payment.amount_minor))
+                .where(
                     Payment.tenant_id == tenant,
                     Payment.status == PaymentStatus.SUCCEEDED.value,
                     Payment.created_at >= since,
                 )
-            ).one()
-            figures["payments_last_7_days"] = count
-            figures["revenue_last_7_days_minor"] = int(total)
+                .group_by(Payment.currency)
+                .order_by(Payment.currency)
+            ).all()
+            figures["payments_last_7_days"] = sum(count for _, count, _ in by_currency)
+            figures["revenue_last_7_days"] = [
+                Money(int(total), currency) for currency, _, total in by_currency
+            ]
             figures["refunds_last_7_days"] = db.exec(
                 select(func.count()).where(Refund.tenant_id == tenant, Refund.created_at >= since)
             ).one()

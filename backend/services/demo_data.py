@@ -49,13 +49,15 @@ STAFF_LOGINS = [
 ]
 MEMBER_LOGIN = DemoLogin("member@waybill.demo", "member-demo-2026", "member")
 MEMBER_PHONE = "+85291234567"
+PARTNER_DEMO_NUMBER = "PR2026112201"  # Pearl River's own layout, claimed by its pattern
 
 TENANTS = [
     dict(
         slug="harbour-express",
         name="Harbour Express",
         name_zh="海港速遞",
-        tagline="Same-day parcels across Hong Kong", tagline_zh="全港即日送達",
+        tagline="Same-day parcels across Hong Kong",
+        tagline_zh="全港即日送達",
         primary_color="#0b5394",
         accent_color="#f1c232",
         logo_path="/brands/harbour-express.svg",
@@ -65,7 +67,8 @@ TENANTS = [
         slug="dragon-gate",
         name="Dragon Gate Cross-Border",
         name_zh="龍門跨境",
-        tagline="Hong Kong to the Greater Bay Area and beyond", tagline_zh="由香港直達大灣區及更遠",
+        tagline="Hong Kong to the Greater Bay Area and beyond",
+        tagline_zh="由香港直達大灣區及更遠",
         primary_color="#a61c00",
         accent_color="#ffd966",
         logo_path="/brands/dragon-gate.svg",
@@ -273,11 +276,20 @@ def _seed_carriers(db: Session, tenants: list[Tenant]) -> None:
         )
 
 
+def _carrier_account(db: Session, tenant: Tenant, slug: str):
+    return db.exec(
+        select(CarrierAccount.id)
+        .join(Carrier, Carrier.id == CarrierAccount.carrier_id)
+        .where(CarrierAccount.tenant_id == tenant.id, Carrier.slug == slug)
+    ).one()
+
+
 def _seed_shipments(db: Session, tenants: list[Tenant]) -> None:
     harbour, dragon = tenants
     member = db.exec(select(Member)).one()
     now = utcnow()
     numbers = demo_tracking_numbers()
+    harbour_post = _carrier_account(db, harbour, "harbour-post")
     for i, status in enumerate(ShipmentStatus):
         _shipment(
             db,
@@ -288,7 +300,9 @@ def _seed_shipments(db: Session, tenants: list[Tenant]) -> None:
             member_id=member.id,
             member_is_sender=i % 2 == 0,
             cities=_CITIES,
+            carrier_account_id=harbour_post,
         )
+    pearl_river = _carrier_account(db, dragon, "pearl-river")
     for i, status in enumerate(
         [ShipmentStatus.IN_TRANSIT, ShipmentStatus.CUSTOMS, ShipmentStatus.DELIVERED]
     ):
@@ -302,7 +316,21 @@ def _seed_shipments(db: Session, tenants: list[Tenant]) -> None:
             member_is_sender=True,
             cities=_DG_CITIES,
             country="CN",
+            carrier_account_id=pearl_river,
         )
+    # A partner carrier's own number layout (not S10), which the tracking page accepts.
+    _shipment(
+        db,
+        dragon,
+        PARTNER_DEMO_NUMBER,
+        ShipmentStatus.IN_TRANSIT,
+        now - timedelta(days=2),
+        member_id=member.id,
+        member_is_sender=True,
+        cities=_DG_CITIES,
+        country="CN",
+        carrier_account_id=pearl_river,
+    )
 
 
 def _shipment(
@@ -316,9 +344,11 @@ def _shipment(
     member_is_sender: bool,
     cities: list[str],
     country: str = "HK",
+    carrier_account_id=None,
 ) -> None:
     shipment = Shipment(
         tenant_id=tenant.id,
+        carrier_account_id=carrier_account_id,
         tracking_number=number,
         status=status.value,
         status_reason=_REASONS.get(status, ""),

@@ -1,9 +1,10 @@
 """Sign-in throttling in Redis, per (account, IP), per account and per IP.
 
 Failures are counted in fixed windows. Past its limit a key is paused: a pair's
-pause doubles with each further failure (capped); an account's pause is short,
-so the real owner is never kept out for long; an IP that fails across many
-accounts pauses longest. While paused the password is not even checked.
+pause doubles with each further failure (capped); an account's pause is short and
+binds only connections that have failed on that account themselves, so a stranger
+cannot keep the owner out; an IP that fails across many accounts pauses longest.
+While paused the password is not even checked.
 """
 
 from __future__ import annotations
@@ -53,11 +54,18 @@ class LoginThrottle:
 
     def retry_after(self, email: str, ip: str) -> int:
         """Seconds until this account may be tried from this IP again; 0 when it may now."""
-        keys = [f"{key}:paused" for key, _ in self._scopes(email, ip)]
+        (pair_key, _), (account_key, _), (ip_key, _) = self._scopes(email, ip)
         pipe = self._redis.pipeline()
-        for key in keys:
-            pipe.ttl(key)
-        return max([0, *(ttl for ttl in pipe.execute() if ttl and ttl > 0)])
+        pipe.exists(pair_key)
+        for key in (pair_key, account_key, ip_key):
+            pipe.ttl(f"{key}:paused")
+        pair_has_failed, *ttls = pipe.execute()
+        pair_ttl, account_ttl, ip_ttl = (max(int(ttl or 0), 0) for ttl in ttls)
+        # The account-wide pause binds only connections that have themselves failed on this
+        # account: a stranger's guesses elsewhere never keep the owner out of a clean connection.
+        if not pair_has_failed:
+            account_ttl = 0
+        return max(pair_ttl, account_ttl, ip_ttl)
 
     def record_failure(self, email: str, ip: str) -> int:
         """Count a failure; return the pause it triggers (0 when none)."""

@@ -41,6 +41,12 @@ def _account_links() -> rx.Component:
     return rx.cond(
         PortalState.signed_in,
         rx.hstack(
+            rx.link(
+                t("nav_my_shipments"),
+                href=routes.MY_SHIPMENTS,
+                class_name="header-link",
+                data_testid="nav-my-shipments",
+            ),
             rx.text(
                 t("signed_in_as"),
                 " ",
@@ -81,6 +87,12 @@ def portal_shell(*children: rx.Component) -> rx.Component:
                     href=routes.HOME,
                     underline="none",
                     color="white",
+                ),
+                rx.link(
+                    t("nav_track"),
+                    href=routes.TRACK,
+                    class_name="header-link",
+                    data_testid="nav-track",
                 ),
                 rx.spacer(),
                 _tenant_switch(),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.domain.money import Money
 from backend.services import dashboard
 from backend.services.errors import NotFound, PermissionDenied
 from portal.i18n import status_label, t
@@ -36,7 +35,7 @@ class StaffHomeState(StaffState):
         if board.open_quarantine is not None:
             figures.append(("card_quarantine", str(board.open_quarantine), "quarantine"))
         if board.payments_last_7_days is not None:
-            revenue = Money(board.revenue_last_7_days_minor or 0, "HKD").format()
+            revenue = " · ".join(m.format() for m in board.revenue_last_7_days or []) or "—"
             figures += [
                 ("card_payments", str(board.payments_last_7_days), "payments"),
                 ("card_revenue", revenue, "revenue"),

@@ -1,0 +1,1 @@
+"""Public tracking: the state (state.py) and the page (page.py)."""

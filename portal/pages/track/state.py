@@ -1,0 +1,153 @@
+"""State of the public tracking page: lookups, shared links and revealing the recipient."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import reflex as rx
+
+from backend.domain import tracking as tracking_rules
+from backend.services import tracking
+from backend.services.errors import NotFound, RateLimited, ValidationFailed
+from portal.i18n import translate
+from portal.state.portal import PortalState
+
+_MAX_TEXT = 2000  # 20 numbers of 40 characters with separators fit easily
+
+
+@dataclasses.dataclass
+class EventView:
+    when: str = ""
+    zone: str = ""
+    status: str = ""
+    reason: str = ""
+    description: str = ""
+    place: str = ""
+
+
+@dataclasses.dataclass
+class ResultView:
+    number: str = ""
+    outcome: str = ""
+    status: str = ""
+    reason: str = ""
+    next_step: str = ""
+    carrier: str = ""
+    origin: str = ""
+    destination: str = ""
+    eta: str = ""
+    last_update: str = ""
+    events: list[EventView] = dataclasses.field(default_factory=list)
+    revealed: bool = False
+    recipient_name: str = ""
+    recipient_phone: str = ""
+    recipient_address: str = ""
+    verify_error: str = ""
+
+
+def _place(city: str, country: str) -> str:
+    return ", ".join(part for part in (city, country) if part)
+
+
+def to_view(result: tracking.TrackingResult) -> ResultView:
+    return ResultView(
+        number=result.number,
+        outcome=result.outcome,
+        status=result.status,
+        reason=result.reason,
+        next_step=result.next_step,
+        carrier=result.carrier,
+        origin=result.origin_city,
+        destination=_place(result.destination_city, result.destination_country),
+        eta=result.eta.isoformat() if result.eta else "",
+        last_update=(
+            tracking_rules.local_time(result.last_update, "HK").strftime("%Y-%m-%d %H:%M")
+            if result.last_update
+            else ""
+        ),
+        events=[
+            EventView(
+                when=e.local_time.strftime("%Y-%m-%d %H:%M"),
+                zone=e.local_time.tzname() or "",
+                status=e.status,
+                reason=e.reason,
+                description=e.description,
+                place=_place(e.city, e.country),
+            )
+            for e in result.events
+        ],
+    )
+
+
+class TrackState(PortalState):
+    query: str = ""
+    results: list[ResultView] = []
+    form_error: str = ""
+
+    @rx.event
+    def set_query(self, value: str):
+        self.query = value[:_MAX_TEXT]
+
+    async def _lookup(self, numbers: list[str]) -> None:
+        self.form_error = ""
+        try:
+            found = await asyncio.to_thread(tracking.lookup, numbers, client=self._client_ip())
+        except ValidationFailed as failure:
+            self.results = []
+            self.form_error = translate(failure.fields.get("numbers", ""), self.locale)
+            return
+        except RateLimited as limited:
+            self.results = []
+            self.form_error = translate("rate_limited", self.locale, seconds=limited.retry_after)
+            return
+        self.results = [to_view(result) for result in found]
+
+    @rx.event
+    async def submit(self, form: dict):
+        self.query = str(form.get("numbers", ""))[:_MAX_TEXT]
+        await self._lookup(tracking_rules.split_numbers(self.query))
+
+    @rx.event
+    async def load_number(self):
+        """on_load of /track/[number]: the shared link shows that parcel at once."""
+        number = str(self.router.page.params.get("number", ""))[: tracking_rules.MAX_NUMBER_LENGTH]
+        self.query = number
+        if number:
+            await self._lookup([number])
+        else:
+            self.results, self.form_error = [], ""
+
+    @rx.event
+    async def reveal(self, form: dict):
+        number = str(form.get("number", ""))[: tracking_rules.MAX_NUMBER_LENGTH]
+        factor = str(form.get("factor", ""))[:20]
+        index = next((i for i, r in enumerate(self.results) if r.number == number), None)
+        if index is None:
+            return
+        view = dataclasses.replace(self.results[index], verify_error="")
+        try:
+            recipient = await asyncio.to_thread(
+                tracking.reveal_recipient, number, factor, client=self._client_ip()
+            )
+        except (ValidationFailed, NotFound):
+            view.verify_error = translate("factor_mismatch", self.locale)
+        except RateLimited as limited:
+            view.verify_error = translate(
+                "verify_rate_limited", self.locale, seconds=limited.retry_after
+            )
+        else:
+            view.revealed = True
+            view.recipient_name = recipient.name
+            view.recipient_phone = recipient.phone
+            view.recipient_address = ", ".join(
+                part
+                for part in (
+                    recipient.address,
+                    recipient.city,
+                    recipient.postcode,
+                    recipient.country,
+                )
+                if part
+            )
+        self.results = [view if i == index else r for i, r in enumerate(self.results)]
