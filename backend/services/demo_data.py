@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from backend.db import session_scope
 from backend.domain import tracking_number
 from backend.domain.roles import Role
-from backend.domain.statuses import LedgerKind, ShipmentStatus
+from backend.domain.statuses import FINAL_SHIPMENT_STATUSES, LedgerKind, ShipmentStatus
 from backend.models import (
     Carrier,
     CarrierAccount,
@@ -367,9 +367,8 @@ def _shipment(
         service_level="express" if status is ShipmentStatus.OUT_FOR_DELIVERY else "standard",
         created_at=created,
         updated_at=created,
-        eta=(created + timedelta(days=3)).date()
-        if status not in (ShipmentStatus.CANCELLED, ShipmentStatus.RETURNED)
-        else None,
+        # Parcels still on their way are due soon after the demo starts; the rest have no ETA.
+        eta=None if status in FINAL_SHIPMENT_STATUSES else (utcnow() + timedelta(days=1)).date(),
         raw_payload={"source": "demo"},
     )
     db.add(shipment)
@@ -400,7 +399,8 @@ def _shipment(
                 else event_status.value.upper(),
                 description=event_status.value.replace("_", " ").capitalize(),
                 city=cities[min(step, len(cities) - 1)],
-                country=country if step >= 3 else "HK",
+                # Cross-border parcels leave Hong Kong at the third scan (Lok Ma Chau -> Shenzhen).
+                country=country if step >= 2 else "HK",
                 source="manual",
                 dedupe_key=f"demo-{number}-{step}",
             )

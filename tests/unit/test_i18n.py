@@ -7,6 +7,7 @@ import re
 
 from backend.domain import validation
 from backend.domain.statuses import ShipmentStatus
+from backend.domain.tracking import NextStep, Reason
 from portal.i18n import CATALOG, translate
 
 AUTH_FAILURE_CODES = {"invalid_credentials", "throttled", "not_staff", "inactive"}
@@ -44,3 +45,8 @@ def test_translate_fills_values_and_falls_back_to_english():
     assert translate("sign_in", "fr") == "Sign in"
     assert translate("sign_in", "") == "Sign in"
     assert translate("no-such-key", "en") == "no-such-key"
+
+
+def test_every_reason_and_next_step_has_words():
+    assert {f"reason.{r.value}" for r in Reason} <= set(CATALOG)
+    assert {f"next.{n.value}" for n in NextStep} <= set(CATALOG)

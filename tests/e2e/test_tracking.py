@@ -1,0 +1,146 @@
+"""Public tracking in the browser: one number, several, shared links, next steps, the second factor."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from backend.domain import tracking_number
+from backend.services.demo_data import MEMBER_LOGIN, demo_tracking_numbers
+from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.pages import sign_in_member, wait_hydrated
+
+NUMBERS = demo_tracking_numbers()
+FAILED = NUMBERS["delivery_failed"]  # recipient Wong Tai Man, phone ending 5432
+DELIVERED = NUMBERS["delivered"]
+UNKNOWN = tracking_number.make("WB", 99_999_999)  # well-formed, nobody's parcel
+MALFORMED = UNKNOWN[:-3] + str((int(UNKNOWN[-3]) + 1) % 10) + "HK"  # wrong check digit
+
+
+def track(page: Page, text: str) -> None:
+    page.goto("/track")
+    wait_hydrated(page)
+    page.fill("#numbers", text)
+    page.get_by_test_id("track-submit").click()
+
+
+def result(page: Page, number: str):
+    return page.get_by_test_id("track-result").filter(has_text=number)
+
+
+def test_one_number_shows_status_journey_and_carrier(page: Page):
+    in_transit = NUMBERS["in_transit"]
+    track(page, in_transit)
+    card = result(page, in_transit)
+    expect(card.get_by_test_id("status-badge")).to_have_text("In transit")
+    expect(card.get_by_test_id("carrier")).to_have_text("Harbour Post (JSON API)")
+    expect(card.get_by_test_id("timeline").locator("li")).to_have_count(3)
+    expect(card.get_by_test_id("timeline")).to_contain_text("HKT")
+    expect(card.get_by_test_id("eta")).to_have_text(re.compile(r"\d{4}-\d{2}-\d{2}"))
+
+
+def test_several_numbers_tell_unknown_from_malformed(page: Page):
+    track(page, f"{DELIVERED}, {UNKNOWN}\n{MALFORMED}")
+    cards = page.get_by_test_id("track-result")
+    expect(cards).to_have_count(3)
+    expect(result(page, DELIVERED).get_by_test_id("status-badge")).to_have_text("Delivered")
+    expect(result(page, UNKNOWN).get_by_test_id("result-unknown")).to_be_visible()
+    expect(result(page, MALFORMED).get_by_test_id("result-malformed")).to_be_visible()
+
+
+def test_a_delivered_parcel_needs_nothing_from_the_customer(page: Page):
+    page.goto(f"/track/{DELIVERED}")
+    card = result(page, DELIVERED)
+    expect(card.get_by_test_id("status-badge")).to_have_text("Delivered")
+    expect(card.get_by_test_id("next-step")).to_have_count(0)
+    expect(card.get_by_test_id("eta")).to_have_count(0)
+
+
+def test_a_failed_delivery_says_why_and_what_to_do_next(page: Page):
+    page.goto(f"/track/{FAILED}")
+    card = result(page, FAILED)
+    expect(card.get_by_test_id("status-badge")).to_have_text("Delivery attempt failed")
+    expect(card.get_by_test_id("reason")).to_have_text(
+        "Nobody was available to receive the parcel."
+    )
+    expect(card.get_by_test_id("next-step")).to_contain_text("Arrange another delivery")
+
+
+def test_recipient_details_need_the_right_phone_digits(page: Page):
+    page.goto(f"/track/{FAILED}")
+    card = result(page, FAILED)
+    expect(card).not_to_contain_text("Wong Tai Man")
+    card.get_by_test_id("verify-input").fill("1111")
+    card.get_by_test_id("verify-submit").click()
+    expect(card.get_by_test_id("verify-error")).to_have_text(
+        "That does not match this parcel's recipient."
+    )
+    expect(card).not_to_contain_text("Wong Tai Man")
+
+    card.get_by_test_id("verify-input").fill("5432")
+    card.get_by_test_id("verify-submit").click()
+    expect(card.get_by_test_id("recipient-name")).to_contain_text("Wong Tai Man")
+    expect(card.get_by_test_id("recipient-phone")).to_contain_text("+85298765432")
+    expect(card.get_by_test_id("recipient-address")).to_contain_text("23 Nathan Road")
+
+
+def test_tracking_switches_language_statuses_and_next_steps_included(page: Page):
+    page.goto(f"/track/{FAILED}")
+    card = result(page, FAILED)
+    expect(card.get_by_test_id("status-badge")).to_have_text("Delivery attempt failed")
+    page.get_by_test_id("lang-zh-HK").click()
+    expect(page.get_by_role("heading", name="追蹤您的包裹")).to_be_visible()
+    expect(card.get_by_test_id("status-badge")).to_have_text("派送未成功")
+    expect(card.get_by_test_id("next-step")).to_contain_text("安排再次派送")
+
+
+def test_html_typed_into_the_search_box_is_shown_as_text(page: Page):
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    track(page, "<img/src=x/onerror=alert(1)> ';DROP/**/TABLE/**/shipment;--")
+    expect(page.get_by_test_id("track-result").first).to_contain_text(
+        "<IMG/SRC=X/ONERROR=ALERT(1)>"
+    )
+    # ";" separates numbers, so the SQL falls apart into pieces: every piece is malformed.
+    expect(page.get_by_test_id("result-malformed")).to_have_count(4)
+    expect(page.get_by_test_id("track-result")).to_have_count(4)
+    assert dialogs == []
+    assert page.locator("img[src=x]").count() == 0
+    # The table is still there: a real number still answers.
+    track(page, DELIVERED)
+    expect(result(page, DELIVERED).get_by_test_id("status-badge")).to_have_text("Delivered")
+
+
+def test_a_partner_carriers_own_number_is_accepted(page: Page):
+    page.goto("/track/PR2026112201")
+    card = result(page, "PR2026112201")
+    expect(card.get_by_test_id("carrier")).to_have_text("Pearl River Logistics (XML API)")
+    expect(card.get_by_test_id("timeline")).to_contain_text("CST")  # mainland clock
+
+
+def test_tracking_fits_a_phone_screen(browser, base_url):
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(f"/track/{FAILED}")
+    expect(result(page, FAILED).get_by_test_id("next-step")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "test_tracking_fits_a_phone_screen.png"), full_page=True)
+    context.close()
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a phone"
+
+
+def test_members_see_their_shipments_and_filter_by_status(page: Page):
+    sign_in_member(page, MEMBER_LOGIN.email, MEMBER_LOGIN.password)
+    page.get_by_test_id("nav-my-shipments").click()
+    table = page.get_by_test_id("my-shipments")
+    expect(table).to_contain_text(DELIVERED)
+    expect(table).to_contain_text("DG2000")  # the other tenant's parcels too
+    page.get_by_test_id("status-filter").select_option("delivered")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(table).not_to_contain_text(FAILED)
+    table.get_by_role("link", name=DELIVERED).click()
+    expect(result(page, DELIVERED).get_by_test_id("status-badge")).to_have_text("Delivered")
