@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -80,6 +80,10 @@ def next_step(status: str, reason: str = "") -> NextStep | None:
         return None
     if current not in _ACTIONABLE:
         return None
+    if current is ShipmentStatus.READY_FOR_PICKUP:
+        # The parcel waits at a locker or store whatever brought it there (often an absent
+        # recipient): collecting it is the step, not rescheduling a delivery.
+        return NextStep.COLLECT_AT_LOCKER
     try:
         by_reason = _BY_REASON.get(Reason(reason)) if reason else None
     except ValueError:
@@ -140,4 +144,7 @@ _ZONES = {
 
 def local_time(moment: datetime, country: str) -> datetime:
     """`moment` on the clock of the place it happened (Hong Kong time when the country is unknown)."""
+    if moment.tzinfo is None:
+        # A naive time here is UTC (as stored); astimezone() would take it as this server's time.
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(ZoneInfo(_ZONES.get(country.upper(), "Asia/Hong_Kong")))

@@ -33,11 +33,13 @@ _pattern_cache: tuple[float, list[re.Pattern[str]]] = (float("-inf"), [])
 
 @dataclass(frozen=True)
 class TimelineEntry:
+    """One scan as strangers may see it: normalized status and reason, a city. A carrier's own
+    wording is left out: it can name people ("signed by CHAN")."""
+
     occurred_at: datetime  # UTC
     local_time: datetime  # the same moment on the clock of the place
     status: str
     reason: str
-    description: str
     city: str
     country: str
 
@@ -164,7 +166,6 @@ def _load(numbers: list[str]) -> dict[str, TrackingResult]:
                         local_time=tracking.local_time(e.occurred_at, e.country or "HK"),
                         status=e.status,
                         reason=e.reason,
-                        description=e.description,
                         city=e.city,
                         country=e.country,
                     )

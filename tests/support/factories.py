@@ -7,7 +7,7 @@ with valid, unique values, so a test states only what matters to it.
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -18,6 +18,8 @@ from backend.domain.roles import Role
 from backend.domain.statuses import PaymentStatus, ShipmentStatus
 from backend.models import (
     AuditLog,
+    Carrier,
+    CarrierAccount,
     Member,
     MemberTenant,
     Order,
@@ -25,6 +27,7 @@ from backend.models import (
     Shipment,
     StaffRole,
     Tenant,
+    TrackingEvent,
     UserAccount,
 )
 from backend.models.base import utcnow
@@ -186,3 +189,57 @@ def make_audit_entry(*, tenant: Tenant | None, actor: UserAccount | None, action
         )
         db.add(entry)
     return entry
+
+
+def make_carrier_account(
+    *, tenant: Tenant, tracking_number_pattern: str = "", **carrier_overrides: Any
+) -> CarrierAccount:
+    """A carrier (claiming numbers that match `tracking_number_pattern`) and `tenant`'s account."""
+    n = _next()
+    fields: dict[str, Any] = {
+        "slug": f"carrier-{n}",
+        "name": f"Carrier {n}",
+        "api_style": "rest_json",
+        "tracking_number_pattern": tracking_number_pattern,
+    }
+    fields.update(carrier_overrides)
+    with session_scope() as db:
+        carrier = Carrier(**fields)
+        db.add(carrier)
+        db.flush()
+        account = CarrierAccount(
+            tenant_id=tenant.id,
+            carrier_id=carrier.id,
+            name=f"Account {n}",
+            base_url=f"http://carrier-{n}.invalid",
+        )
+        db.add(account)
+    return account
+
+
+def make_tracking_events(
+    shipment: Shipment, steps: list[dict[str, Any]], *, start: datetime | None = None
+) -> list[TrackingEvent]:
+    """Events six hours apart from `start`; each step names status and any of reason, city..."""
+    start = start or utcnow() - timedelta(days=2)
+    events = []
+    with session_scope() as db:
+        for i, step in enumerate(steps):
+            at = step.get("occurred_at") or start + timedelta(hours=6 * i)
+            fields: dict[str, Any] = {
+                "tenant_id": shipment.tenant_id,
+                "shipment_id": shipment.id,
+                "occurred_at": at,
+                "recorded_at": at,
+                "reason": "",
+                "description": str(step["status"]).replace("_", " ").capitalize(),
+                "city": "Kwai Chung",
+                "country": "HK",
+                "source": "manual",
+                "dedupe_key": f"test-{shipment.tracking_number}-{i}-{_next()}",
+            }
+            fields.update({k: v for k, v in step.items() if k != "occurred_at"})
+            event = TrackingEvent(**fields)
+            db.add(event)
+            events.append(event)
+    return events

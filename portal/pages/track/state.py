@@ -22,7 +22,6 @@ class EventView:
     zone: str = ""
     status: str = ""
     reason: str = ""
-    description: str = ""
     place: str = ""
 
 
@@ -72,7 +71,6 @@ def to_view(result: tracking.TrackingResult) -> ResultView:
                 zone=e.local_time.tzname() or "",
                 status=e.status,
                 reason=e.reason,
-                description=e.description,
                 place=_place(e.city, e.country),
             )
             for e in result.events
