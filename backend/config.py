@@ -53,6 +53,20 @@ class Settings(BaseSettings):
     # Load balancers in front of us whose X-Forwarded-For we believe (0: none).
     trusted_proxy_hops: int = 0
 
+    # Envelope encryption of tenant secrets: this key (32 bytes, base64) wraps each tenant's
+    # data key. Unset, a key is generated once into DATA_DIR/master.key (fine for a demo;
+    # production sets MASTER_KEY from a secret store, never from the database).
+    master_key: str = Field(default="", repr=False)
+
+    # Tracking sync: the cadence unit (60 s: out-for-delivery parcels polled every 5 minutes)
+    # and how many due parcels one dispatch hands out.
+    tracking_poll_unit_seconds: float = 60.0
+    tracking_dispatch_limit: int = 2000
+
+    # The demo's offline carriers (and payment providers) listen here; `make run` starts them
+    # and the demo data points the demo carrier accounts at them.
+    sandbox_port: int = 8790
+
     # Internal calls from workers to the app (live page refresh) carry this secret.
     internal_token: str = Field(default="", repr=False)
 

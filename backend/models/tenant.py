@@ -57,7 +57,7 @@ class TenantSecret(SQLModel, table=True):
 
     id: UUID = id_field()
     tenant_id: UUID = fk("tenant.id", ondelete="CASCADE")
-    scope: str = Field(max_length=40)  # e.g. "payments:stripe", "carriers:harbour"
+    scope: str = Field(max_length=80)  # e.g. "payments:stripe", "carrier_account:<uuid>"
     name: str = Field(max_length=60)  # e.g. "api_key", "webhook_secret"
     key_version: int = 1
     ciphertext: bytes = Field(sa_type=LargeBinary)

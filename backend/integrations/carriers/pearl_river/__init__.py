@@ -1,0 +1,1 @@
+"""Pearl River: the cross-border partner whose XML API reports times in Asia/Shanghai local time."""

@@ -1,0 +1,1 @@
+"""SwiftLink: a push-only carrier that sends signed webhooks and resends them on request."""

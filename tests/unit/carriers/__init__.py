@@ -1,0 +1,1 @@
+"""Unit tests of the carrier adapters: recorded answers over httpx.MockTransport, no network."""
