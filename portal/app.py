@@ -16,6 +16,7 @@ from portal.pages.track.page import track_page
 from portal.pages.track.state import TrackState
 from portal.state.portal import PortalState
 from staff.pages.audit import StaffAuditState, staff_audit_page
+from staff.pages.carriers import StaffCarriersState, staff_carriers_page
 from staff.pages.home import StaffHomeState, staff_home_page
 from staff.pages.shipments import StaffShipmentsState, staff_shipments_page
 from staff.pages.sign_in import staff_sign_in_page
@@ -80,4 +81,10 @@ app.add_page(
     route=routes.STAFF_AUDIT,
     title="Audit log · Waybill staff",
     on_load=[StaffState.load, StaffAuditState.load_entries],
+)
+app.add_page(
+    staff_carriers_page,
+    route=routes.STAFF_CARRIERS,
+    title="Carriers · Waybill staff",
+    on_load=[StaffState.load, StaffCarriersState.load_accounts],
 )

@@ -13,6 +13,7 @@ STAFF_SIGN_IN = "/staff/signin"
 STAFF_SIGNED_OUT = "/staff/signed-out"
 STAFF_SHIPMENTS = "/staff/shipments"
 STAFF_AUDIT = "/staff/audit"
+STAFF_CARRIERS = "/staff/carriers"
 
 AUTH_COMPLETE = "/api/auth/complete"
 AUTH_SIGNED_OUT = "/api/auth/signed-out"

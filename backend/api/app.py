@@ -5,11 +5,16 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from backend.api import auth_routes, health, tracking_api
+from backend.api import auth_routes, carrier_webhooks, health, tracking_api
 
 
 def routes() -> list[BaseRoute]:
-    return [*health.routes, *auth_routes.routes, *tracking_api.routes]
+    return [
+        *health.routes,
+        *auth_routes.routes,
+        *tracking_api.routes,
+        *carrier_webhooks.routes,
+    ]
 
 
 def build_api() -> Starlette:

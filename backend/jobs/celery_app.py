@@ -14,10 +14,11 @@ from backend import cache
 QUEUES = ("webhooks", "tracking", "ingest", "reports", "default")
 DEFAULT_QUEUE = "default"
 HEARTBEAT_INTERVAL_SECONDS = 30.0
+TRACKING_DISPATCH_SECONDS = 5.0
 
 # Task modules load when the app is finalized (worker start, first send), not on import,
 # so services may import this module without importing the tasks that import services.
-TASK_MODULES = ["backend.jobs.health_tasks"]
+TASK_MODULES = ["backend.jobs.health_tasks", "backend.jobs.tracking_tasks"]
 
 celery_app = Celery("waybill", include=TASK_MODULES)
 
@@ -72,6 +73,25 @@ def celery_settings(redis_url: str) -> dict[str, Any]:
                 "schedule": HEARTBEAT_INTERVAL_SECONDS,
                 # A heartbeat that waited longer than its interval in the queue says nothing.
                 "options": {"expires": HEARTBEAT_INTERVAL_SECONDS},
+            },
+            # Hands due parcels to the tracking workers; a dispatch that waited past the next
+            # one is dropped (the next one leases the same parcels).
+            "waybill-tracking-dispatch": {
+                "task": "waybill.tracking.dispatch",
+                "schedule": TRACKING_DISPATCH_SECONDS,
+                "options": {"expires": TRACKING_DISPATCH_SECONDS},
+            },
+            # Push-only carriers re-send what they pushed lately: a lost push comes back.
+            "waybill-tracking-request-resends": {
+                "task": "waybill.tracking.request_resends",
+                "schedule": 300.0,
+                "options": {"expires": 300.0},
+            },
+            # Inbox rows stored but never applied (Redis lost the queued message) go again.
+            "waybill-webhooks-reconcile-carrier-inbox": {
+                "task": "waybill.webhooks.reconcile_carrier_inbox",
+                "schedule": 60.0,
+                "options": {"expires": 60.0},
             },
         },
     }

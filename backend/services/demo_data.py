@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from backend.config import get_settings
 from backend.db import session_scope
 from backend.domain import tracking_number
 from backend.domain.roles import Role
@@ -32,6 +33,7 @@ from backend.models import (
 )
 from backend.models.base import utcnow
 from backend.services.passwords import hash_password
+from backend.services.secrets import put_secret
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,11 @@ _CITIES = ["Kwai Chung", "Tsuen Wan", "Kowloon Bay", "Mong Kok", "Central"]
 _DG_CITIES = ["Kwai Chung", "Lok Ma Chau", "Shenzhen", "Guangzhou", "Guangzhou"]
 
 
+def sandbox_url() -> str:
+    """Where `make run` starts the offline carriers and payment providers (backend/sandbox)."""
+    return f"http://127.0.0.1:{get_settings().sandbox_port}"
+
+
 def demo_tracking_numbers() -> dict[str, str]:
     """status -> tracking number, for the README and tests."""
     return {
@@ -242,17 +249,24 @@ def _seed_carriers(db: Session, tenants: list[Tenant]) -> None:
     db.add_all(carriers)
     db.flush()
     limits = {"harbour-post": 10.0, "pearl-river": 2.0, "swiftlink": 5.0}
+    prefixes = {"harbour-post": "hp", "pearl-river": "pr", "swiftlink": "sl"}
     for tenant in tenants:
         for carrier in carriers:
-            db.add(
-                CarrierAccount(
-                    tenant_id=tenant.id,
-                    carrier_id=carrier.id,
-                    name="main",
-                    base_url=f"http://127.0.0.1:8790/{carrier.slug}",
-                    rate_limit_per_second=limits[carrier.slug],
-                )
+            account = CarrierAccount(
+                tenant_id=tenant.id,
+                carrier_id=carrier.id,
+                name="main",
+                base_url=f"{sandbox_url()}/{carrier.slug}",
+                rate_limit_per_second=limits[carrier.slug],
             )
+            db.add(account)
+            db.flush()
+            # The sandbox carriers know these demo keys (backend/sandbox/carriers/accounts.py).
+            scope = f"carrier_account:{account.id}"
+            prefix = prefixes[carrier.slug]
+            put_secret(tenant.id, scope, "api_key", f"{prefix}-demo-{tenant.slug}", db)
+            if carrier.api_style == "push":
+                put_secret(tenant.id, scope, "webhook_secret", f"whsec-{prefix}-{tenant.slug}", db)
     lanes = [
         ("harbour-post", "HK", "HK", "standard", 2000, 3500, 1),
         ("harbour-post", "HK", "HK", "express", 3500, 5000, 0),
@@ -331,6 +345,30 @@ def _seed_shipments(db: Session, tenants: list[Tenant]) -> None:
         country="CN",
         carrier_account_id=pearl_river,
     )
+    # Parcels just handed over, one per carrier style: the sandbox carriers move them along
+    # while the demo runs (polled for Harbour Post and Pearl River, pushed by SwiftLink).
+    swiftlink = _carrier_account(db, harbour, "swiftlink")
+    fresh = [
+        (harbour, tracking_number.make("WB", 10_000_100), harbour_post, _CITIES, "HK"),
+        (harbour, tracking_number.make("WB", 10_000_101), harbour_post, _CITIES, "HK"),
+        (dragon, "PR2026112202", pearl_river, _DG_CITIES, "CN"),
+        (harbour, "SL7K2M9Q4P1A", swiftlink, _CITIES, "HK"),
+        (harbour, "SL3H8D2W6N5B", swiftlink, _CITIES, "HK"),
+    ]
+    for tenant, number, account_id, cities, country in fresh:
+        _shipment(
+            db,
+            tenant,
+            number,
+            ShipmentStatus.PENDING,
+            now - timedelta(minutes=30),
+            member_id=member.id,
+            member_is_sender=True,
+            cities=cities,
+            country=country,
+            carrier_account_id=account_id,
+            next_poll_at=now,
+        )
 
 
 def _shipment(
@@ -345,7 +383,10 @@ def _shipment(
     cities: list[str],
     country: str = "HK",
     carrier_account_id=None,
+    next_poll_at=None,
 ) -> None:
+    # The showcase parcels (README's numbers) have no poll scheduled, so they keep the status
+    # the README promises; only the fresh ones are handed to the tracking sync.
     shipment = Shipment(
         tenant_id=tenant.id,
         carrier_account_id=carrier_account_id,
@@ -370,6 +411,7 @@ def _shipment(
         # Parcels still on their way are due soon after the demo starts; the rest have no ETA.
         eta=None if status in FINAL_SHIPMENT_STATUSES else (utcnow() + timedelta(days=1)).date(),
         raw_payload={"source": "demo"},
+        next_poll_at=next_poll_at,
     )
     db.add(shipment)
     db.flush()

@@ -23,6 +23,10 @@ def _navigation() -> rx.Component:
                 _nav_link("nav_shipments", routes.STAFF_SHIPMENTS, "nav-shipments"),
             ),
             rx.cond(
+                StaffState.can_view_shipments,
+                _nav_link("nav_carriers", routes.STAFF_CARRIERS, "nav-carriers"),
+            ),
+            rx.cond(
                 StaffState.can_view_audit, _nav_link("nav_audit", routes.STAFF_AUDIT, "nav-audit")
             ),
             spacing="2",
