@@ -12,7 +12,7 @@ fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   echo "==> installing Python dependencies"
   # pip's output goes to a log, shown only when the install fails.
-  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[dev]'; } \
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[dev,demo]'; } \
       > .venv/pip-install.log 2>&1; then
     cat .venv/pip-install.log
     exit 1

@@ -116,6 +116,9 @@ class ProviderPayment:
     amount_minor: int
     currency: str
     refunds: list[RefundResult] = field(default_factory=list)
+    # Where a provider names the captured money apart from the payment (PayPal's capture id):
+    # later refund and reversal events carry only this.
+    capture_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,15 @@ class Capabilities:
     # The signature carries a timestamp we can hold to a tolerance.
     signed_timestamp: bool = True
     methods: tuple[str, ...] = ("card",)  # shown at checkout, e.g. ("card", "octopus")
+    # The signature does not pin the body cryptographically (PayPal signs a CRC32 of it): the
+    # worker takes the payment's state from fetch_payment() instead of from the event.
+    confirm_events_by_fetch: bool = False
+    # fetch_payment() tells the whole truth (False for Adyen: a payment link says only
+    # "paid or not", so its re-read may raise a state but never overturn an event).
+    fetch_is_authoritative: bool = True
+    # refund() takes the reference the provider gave the captured payment in its events
+    # (Adyen's pspReference) rather than the one create_checkout() returned (a link id).
+    refund_by_capture_reference: bool = False
 
 
 class PaymentAdapter(Protocol):
@@ -210,7 +222,7 @@ class PaymentAdapter(Protocol):
 
     def refund(
         self,
-        provider_reference: str,
+        provider_reference: str,  # or the capture reference: capabilities.refund_by_capture_reference
         amount_minor: int,
         currency: str,
         refund_id: str,
@@ -221,6 +233,12 @@ class PaymentAdapter(Protocol):
         """Refund part or all of a captured payment; the same idempotency key never refunds twice."""
         ...
 
+
+# Credentials a provider sends in a header (Adyen's basic auth) are checked on arrival and
+# never stored: the inbox keeps this marker in their place, and a re-verification of a stored
+# row accepts it (a row exists only if its delivery passed the check).
+CHECKED_ON_ARRIVAL = "[checked on arrival; not stored]"
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 # Every call carries its own limits, whatever client it is given.
 CALL_TIMEOUT = httpx.Timeout(15.0, connect=5.0)

@@ -1,0 +1,1 @@
+"""Adyen: Pay by Link for the hosted page, HMAC-signed standard notifications, refunds."""

@@ -1,0 +1,1 @@
+"""Stripe: PaymentIntents confirmed by Stripe.js card fields on our page, signed webhooks, refunds."""
