@@ -120,6 +120,21 @@ def sandbox_command(port: int) -> list[str]:
     ]
 
 
+def stripe_sandbox_command(port: int, tenant_slug: str) -> list[str]:
+    """localstripe for one demo tenant (it keeps one state per process, not per API key)."""
+    return [
+        str(BIN / "python"),
+        "-m",
+        "backend.sandbox.stripe_server",
+        "--port",
+        str(port),
+        "--tenant",
+        tenant_slug,
+        "--log-level",
+        "warning",
+    ]
+
+
 def beat_command() -> list[str]:
     return [
         str(BIN / "celery"),
@@ -214,6 +229,18 @@ def banner(base_url: str) -> str:
     return "\n".join(lines)
 
 
+def demo_tenant_slugs() -> list[str]:
+    from backend.services.demo_data import TENANTS
+
+    return [t["slug"] for t in TENANTS]
+
+
+def sandbox_accounts_path():
+    from backend.services.demo_commerce import sandbox_accounts_path as path
+
+    return path()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = get_settings()
     started_embedded = not (settings.database_url and settings.redis_url)
@@ -227,6 +254,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The demo moves faster than production: a poll "unit" of 2 s instead of 60 s, so that a
     # parcel out for delivery is looked at every 10 s while a person watches it.
     env.setdefault("TRACKING_POLL_UNIT_SECONDS", "2")
+    # The sandbox providers read the merchant accounts the demo data generated for them.
+    env["SANDBOX_PSP_ACCOUNTS"] = str(sandbox_accounts_path())
     supervisor = Supervisor(env, settings.data_dir / "logs")
     stopping = False
 
@@ -238,6 +267,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         supervisor.start("sandbox", sandbox_command(settings.sandbox_port))
+        for index, slug in enumerate(demo_tenant_slugs()):
+            port = settings.stripe_sandbox_port + index
+            supervisor.start(f"stripe-{slug}", stripe_sandbox_command(port, slug))
         supervisor.start("worker", worker_command())
         supervisor.start("beat", beat_command())
         print(

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # The demo's offline carriers (and payment providers) listen here; `make run` starts them
     # and the demo data points the demo carrier accounts at them.
     sandbox_port: int = 8790
+    # localstripe (the Stripe stand-in) for the first demo tenant; the next tenant gets the next port.
+    stripe_sandbox_port: int = 8420
 
     # Internal calls from workers to the app (live page refresh) carry this secret.
     internal_token: str = Field(default="", repr=False)

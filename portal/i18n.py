@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import reflex as rx
 
+from portal.catalog.orders import ORDER_TEXT
+from portal.catalog.staff_payments import STAFF_PAYMENT_TEXT
 from portal.state.base import SUPPORTED_LOCALES, AppState
 
 LOCALE_LABELS = {"en": "English", "zh-HK": "繁體中文"}
@@ -327,6 +331,11 @@ CATALOG: dict[str, dict[str, str]] = {
     "status.unknown": {"en": "Status unclear", "zh-HK": "狀態不明"},
 }
 
+for _area in (ORDER_TEXT, STAFF_PAYMENT_TEXT):
+    _clash = set(_area) & set(CATALOG)
+    assert not _clash, f"text keys defined twice: {sorted(_clash)}"
+    CATALOG.update(_area)
+
 STATUS_KEYS = [key for key in CATALOG if key.startswith("status.")]
 REASON_KEYS = [key for key in CATALOG if key.startswith("reason.")]
 NEXT_STEP_KEYS = [key for key in CATALOG if key.startswith("next.")]
@@ -362,3 +371,17 @@ def reason_text(reason: rx.Var) -> rx.Var:
 
 def next_step_text(step: rx.Var) -> rx.Var:
     return _by_code(step, NEXT_STEP_KEYS)
+
+
+def t_format(key: str, **values: rx.Var) -> rx.Var:
+    """Like t(), with {placeholders} filled from vars, in whichever language is shown."""
+
+    def fill(template: str) -> rx.Var:
+        parts = re.split(r"{(\w+)}", template)  # literal, name, literal, name, ...
+        text: rx.Var = rx.Var.create(parts[0])
+        for i in range(1, len(parts), 2):
+            text = text + values[parts[i]].to_string() + parts[i + 1]
+        return text
+
+    entry = CATALOG[key]
+    return rx.cond(AppState.locale == "zh-HK", fill(entry["zh-HK"]), fill(entry["en"]))

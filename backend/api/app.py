@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from backend.api import auth_routes, carrier_webhooks, health, tracking_api
+from backend.api import auth_routes, carrier_webhooks, health, payment_webhooks, tracking_api
 
 
 def routes() -> list[BaseRoute]:
@@ -14,8 +14,10 @@ def routes() -> list[BaseRoute]:
         *auth_routes.routes,
         *tracking_api.routes,
         *carrier_webhooks.routes,
+        *payment_webhooks.routes,
     ]
 
 
-def build_api() -> Starlette:
-    return Starlette(routes=routes())
+def build_api(extra: list[BaseRoute] | None = None) -> Starlette:
+    """Our routes, plus any the UI layer adds (the live-update route needs the Reflex app)."""
+    return Starlette(routes=[*routes(), *(extra or [])])

@@ -59,3 +59,17 @@ class Money:
         sign = "-" if self.amount_minor < 0 else ""
         whole, frac = divmod(abs(self.amount_minor), 10**exponent)
         return f"{self.currency} {sign}{whole:,}.{frac:0{exponent}d}"
+
+
+def parse_amount(text: str, currency: str) -> int | None:
+    """ "12.50" in HKD -> 1250 minor units; None when it is not a positive amount of that currency."""
+    exponent = MINOR_UNIT_EXPONENT.get(currency, 2)
+    cleaned = text.strip().replace(",", "")
+    pattern = (
+        r"[0-9]+" if exponent == 0 else r"[0-9]+(\.[0-9]{1,EXP})?".replace("EXP", str(exponent))
+    )
+    if not re.fullmatch(pattern, cleaned, re.ASCII):
+        return None
+    whole, _, frac = cleaned.partition(".")
+    minor = int(whole) * 10**exponent + (int(frac.ljust(exponent, "0")) if frac else 0)
+    return minor if minor > 0 else None

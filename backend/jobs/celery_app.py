@@ -18,7 +18,11 @@ TRACKING_DISPATCH_SECONDS = 5.0
 
 # Task modules load when the app is finalized (worker start, first send), not on import,
 # so services may import this module without importing the tasks that import services.
-TASK_MODULES = ["backend.jobs.health_tasks", "backend.jobs.tracking_tasks"]
+TASK_MODULES = [
+    "backend.jobs.health_tasks",
+    "backend.jobs.tracking_tasks",
+    "backend.jobs.payment_tasks",
+]
 
 celery_app = Celery("waybill", include=TASK_MODULES)
 
@@ -88,6 +92,17 @@ def celery_settings(redis_url: str) -> dict[str, Any]:
                 "options": {"expires": 300.0},
             },
             # Inbox rows stored but never applied (Redis lost the queued message) go again.
+            "waybill-webhooks-reconcile-payment-inbox": {
+                "task": "waybill.webhooks.reconcile_payment_inbox",
+                "schedule": 60.0,
+                "options": {"expires": 60.0},
+            },
+            # Open payments and refunds are re-read from their providers; mismatches go to staff.
+            "waybill-payments-reconcile": {
+                "task": "waybill.payments.reconcile",
+                "schedule": 120.0,
+                "options": {"expires": 120.0},
+            },
             "waybill-webhooks-reconcile-carrier-inbox": {
                 "task": "waybill.webhooks.reconcile_carrier_inbox",
                 "schedule": 60.0,

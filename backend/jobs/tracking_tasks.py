@@ -9,6 +9,11 @@ from backend.jobs.celery_app import celery_app
 from backend.services import carrier_push, tracking_sync
 
 RETRY_OUTCOMES = {"rate_limited", "no_token", "unavailable"}
+# Batches wait below everything else on the tracking queue (with Redis, 0 is the highest
+# priority and the default). Otherwise beat's next dispatch would queue behind the batches the
+# last one handed out, and expire there (5 s) whenever they are more than 5 s of work: the
+# workers would run dry exactly when a carrier is busiest. Retries keep the priority.
+BATCH_PRIORITY = 6
 
 
 @celery_app.task(name="waybill.tracking.dispatch", ignore_result=True)
@@ -16,7 +21,9 @@ def dispatch() -> int:
     batches = tracking_sync.dispatch_due()
     for batch in batches:
         sync_batch.apply_async(
-            args=[str(batch.account_id), [str(i) for i in batch.shipment_ids]], queue="tracking"
+            args=[str(batch.account_id), [str(i) for i in batch.shipment_ids]],
+            queue="tracking",
+            priority=BATCH_PRIORITY,
         )
     return len(batches)
 

@@ -4,8 +4,13 @@ from backend.models.access import ApiKey, AuditLog
 from backend.models.carrier import Carrier, CarrierAccount, CarrierCapability
 from backend.models.loyalty import LoyaltyAccount, LoyaltyEntry, LoyaltyProgramme
 from backend.models.member import Member, MemberTenant, SavedAddress
-from backend.models.order import Order
-from backend.models.payment import Payment, Refund
+from backend.models.order import Order, TenantRateCard
+from backend.models.payment import (
+    Payment,
+    PaymentProviderAccount,
+    ReconciliationIssue,
+    Refund,
+)
 from backend.models.shipment import Parcel, Shipment, TrackingEvent
 from backend.models.tenant import Tenant, TenantKey, TenantSecret
 from backend.models.upstream import QuarantinedRecord, UpstreamSource
@@ -27,13 +32,16 @@ __all__ = [
     "Order",
     "Parcel",
     "Payment",
+    "PaymentProviderAccount",
     "QuarantinedRecord",
+    "ReconciliationIssue",
     "Refund",
     "SavedAddress",
     "Shipment",
     "StaffRole",
     "Tenant",
     "TenantKey",
+    "TenantRateCard",
     "TenantSecret",
     "TrackingEvent",
     "UpstreamSource",

@@ -39,9 +39,25 @@ class Order(SQLModel, table=True):
     discount_minor: int = 0
     points_redeemed: int = 0
     total_minor: int
+    service_level: str = Field(default="standard", max_length=20)
     quote_breakdown: dict = jsonb_field()
-    details: dict = (
-        jsonb_field()
-    )  # sender, recipient, parcels as entered (before the shipment exists)
+    # Sender, recipient and parcels as entered (normalized), until the shipment exists.
+    details: dict = jsonb_field()
+    # A guest reaches their order with a secret kept in their browser; only its SHA-256 is here.
+    access_token_hash: str = Field(default="", max_length=64)
+    paid_at: datetime | None = timestamp_field(nullable=True)
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
+
+
+class TenantRateCard(SQLModel, table=True):
+    """A tenant's price rules (zones, weight breaks, surcharges), checked by domain.pricing on save."""
+
+    __tablename__ = "tenant_rate_card"
+
+    id: UUID = id_field()
+    tenant_id: UUID = fk("tenant.id", ondelete="CASCADE", index=False)
+    definition: dict = jsonb_field()
+    updated_at: datetime = timestamp_field()
+
+    __table_args__ = (UniqueConstraint("tenant_id", name="rate_card_one_per_tenant"),)

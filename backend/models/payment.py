@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from backend.domain.statuses import PaymentStatus, RefundStatus
@@ -64,3 +64,55 @@ class Refund(SQLModel, table=True):
     requested_by: UUID | None = fk("user_account.id", nullable=True, index=False)
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
+
+
+class PaymentProviderAccount(SQLModel, table=True):
+    """A tenant's account with one PSP: where its API is and what is not secret (secrets: tenant_secret)."""
+
+    __tablename__ = "payment_provider_account"
+    __table_args__ = (
+        CheckConstraint(_PROVIDER_CHECK, name="provider_account_provider"),
+        UniqueConstraint("tenant_id", "provider", name="provider_account_once"),
+    )
+
+    id: UUID = id_field()
+    tenant_id: UUID = fk("tenant.id", ondelete="CASCADE", index=False)
+    provider: str = Field(max_length=12)
+    enabled: bool = True
+    position: int = 0  # order at checkout
+    api_base: str = Field(max_length=300)
+    settings: dict = jsonb_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+
+
+class ReconciliationIssue(SQLModel, table=True):
+    """A disagreement between our books and a provider's, found by the reconciler, for staff."""
+
+    __tablename__ = "reconciliation_issue"
+    __table_args__ = (
+        Index(
+            "reconciliation_open",
+            "tenant_id",
+            "detected_at",
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+        UniqueConstraint(
+            "payment_id",
+            "refund_id",
+            "kind",
+            "theirs",
+            name="reconciliation_once",
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    id: UUID = id_field()
+    tenant_id: UUID = fk("tenant.id", index=False)
+    payment_id: UUID = fk("payment.id")
+    refund_id: UUID | None = fk("refund.id", nullable=True, index=False)
+    kind: str = Field(max_length=30)  # status, amount, refunded, unknown_refund
+    ours: str = Field(default="", max_length=120)
+    theirs: str = Field(default="", max_length=120)
+    detected_at: datetime = timestamp_field()
+    resolved_at: datetime | None = timestamp_field(nullable=True)

@@ -101,7 +101,9 @@ class TrackingEvent(SQLModel, table=True):
             "recorded_at",
             postgresql_where=text("status = 'unknown'"),
         ),
-        CheckConstraint("source IN ('poll', 'push', 'manual', 'upstream')", name="event_source"),
+        CheckConstraint(
+            "source IN ('poll', 'push', 'manual', 'upstream', 'order')", name="event_source"
+        ),
     )
 
     id: UUID = id_field()

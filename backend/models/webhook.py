@@ -38,5 +38,7 @@ class WebhookInbox(SQLModel, table=True):
     state: str = Field(default=WebhookState.RECEIVED.value, max_length=10)
     attempts: int = 0
     last_error: str = Field(default="", sa_type=Text)
+    # What the event turned out to be about (a payment's id), set once applied: for staff views.
+    subject_id: UUID | None = Field(default=None, index=True)
     received_at: datetime = timestamp_field()
     processed_at: datetime | None = timestamp_field(nullable=True)

@@ -32,6 +32,7 @@ from backend.models import (
     UserAccount,
 )
 from backend.models.base import utcnow
+from backend.services.demo_commerce import seed_commerce
 from backend.services.passwords import hash_password
 from backend.services.secrets import put_secret
 
@@ -156,17 +157,22 @@ def demo_tracking_numbers() -> dict[str, str]:
 
 
 def seed_demo_data() -> bool:
-    """Load the demo once; return False when it was already there."""
+    """Load the demo once; return False when it was already there.
+
+    Prices and payment accounts are checked every time: an older demo database gets them,
+    and a lost sandbox accounts file is provisioned again.
+    """
     with session_scope() as db:
-        if db.exec(select(Tenant.id).where(Tenant.slug == TENANTS[0]["slug"])).first():
-            return False
-        tenants = [Tenant(**fields) for fields in TENANTS]
-        db.add_all(tenants)
-        db.flush()
-        _seed_people(db, tenants)
-        _seed_carriers(db, tenants)
-        _seed_shipments(db, tenants)
-    return True
+        present = db.exec(select(Tenant.id).where(Tenant.slug == TENANTS[0]["slug"])).first()
+        if not present:
+            tenants = [Tenant(**fields) for fields in TENANTS]
+            db.add_all(tenants)
+            db.flush()
+            _seed_people(db, tenants)
+            _seed_carriers(db, tenants)
+            _seed_shipments(db, tenants)
+        seed_commerce(db, sandbox_url())
+    return not present
 
 
 def _seed_people(db: Session, tenants: list[Tenant]) -> None:
@@ -271,6 +277,8 @@ def _seed_carriers(db: Session, tenants: list[Tenant]) -> None:
         ("harbour-post", "HK", "HK", "standard", 2000, 3500, 1),
         ("harbour-post", "HK", "HK", "express", 3500, 5000, 0),
         ("pearl-river", "HK", "CN", "standard", 6000, 2500, 3),
+        ("pearl-river", "HK", "CN", "express", 9000, 3000, 2),
+        ("pearl-river", "HK", "MO", "standard", 5000, 2000, 2),
         ("swiftlink", "HK", "HK", "economy", 1500, 2000, 3),
     ]
     by_slug = {c.slug: c for c in carriers}

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID
 
-from sqlalchemy import and_, or_
 from sqlmodel import select
 
 from backend.db import session_scope
 from backend.domain.roles import Permission
 from backend.domain.statuses import ShipmentStatus
 from backend.models import Shipment
+from backend.services import keyset
 from backend.services.access import Principal
 from backend.services.errors import ValidationFailed
 from backend.services.tenants import scoped_tenant
-
-PAGE_SIZE_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -38,18 +35,6 @@ class ShipmentPage:
     next_cursor: str | None
 
 
-def _encode(created_at: datetime, shipment_id: UUID) -> str:
-    return f"{created_at.isoformat()}|{shipment_id}"
-
-
-def _decode(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        stamp, raw_id = cursor.split("|", 1)
-        return datetime.fromisoformat(stamp), UUID(raw_id)
-    except ValueError as exc:
-        raise ValidationFailed({"cursor": "cursor_invalid"}) from exc
-
-
 def list_shipments(
     principal: Principal | None,
     tenant_slug: str,
@@ -61,15 +46,12 @@ def list_shipments(
     tenant = scoped_tenant(principal, tenant_slug, Permission.VIEW_SHIPMENTS)
     if status and status not in {s.value for s in ShipmentStatus}:
         raise ValidationFailed({"status": "status_invalid"})
-    limit = max(1, min(limit, PAGE_SIZE_MAX))
+    limit = keyset.page_size(limit)
     query = select(Shipment).where(Shipment.tenant_id == tenant)
     if status:
         query = query.where(Shipment.status == status)
     if after:
-        at, last_id = _decode(after)
-        query = query.where(
-            or_(Shipment.created_at < at, and_(Shipment.created_at == at, Shipment.id < last_id))
-        )
+        query = query.where(keyset.older_than(Shipment.created_at, Shipment.id, after))
     query = query.order_by(Shipment.created_at.desc(), Shipment.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
     with session_scope() as db:
         found = db.exec(query).all()
@@ -82,7 +64,7 @@ def list_shipments(
             recipient_city=s.recipient_city,
             service_level=s.service_level,
             created_at=s.created_at,
-            cursor=_encode(s.created_at, s.id),
+            cursor=keyset.encode(s.created_at, s.id),
         )
         for s in found[:limit]
     ]

@@ -15,8 +15,17 @@ def field(
     type_: str = "text",
     autocomplete: str = "off",
     hint_key: str | None = None,
+    default_value: rx.Var | str | None = None,
+    input_mode: str | None = None,
+    on_blur=None,
 ) -> rx.Component:
-    described_by = f"{name}-error" + (f" {name}-hint" if hint_key else "")
+    """`name` may be a Var (fields repeated per parcel); `default_value` refills a form."""
+    described_by = name + "-error" + (" " + name + "-hint" if hint_key else "")
+    extra = {} if default_value is None else {"default_value": default_value}
+    if input_mode:
+        extra["input_mode"] = input_mode
+    if on_blur is not None:
+        extra["on_blur"] = on_blur
     children = [
         rx.el.label(t(label_key), html_for=name, class_name="field-label"),
         rx.input(
@@ -28,14 +37,15 @@ def field(
             width="100%",
             aria_invalid=rx.cond(error != "", "true", "false"),
             aria_describedby=described_by,
+            **extra,
         ),
     ]
     if hint_key:
-        children.append(rx.text(t(hint_key), id=f"{name}-hint", size="1", color_scheme="gray"))
+        children.append(rx.text(t(hint_key), id=name + "-hint", size="1", color_scheme="gray"))
     children.append(
         rx.text(
             error,
-            id=f"{name}-error",
+            id=name + "-error",
             role="alert",
             size="2",
             color_scheme="red",

@@ -42,6 +42,12 @@ def _account_links() -> rx.Component:
         PortalState.signed_in,
         rx.hstack(
             rx.link(
+                t("nav_orders"),
+                href=routes.ORDERS,
+                class_name="header-link",
+                data_testid="nav-my-orders",
+            ),
+            rx.link(
                 t("nav_my_shipments"),
                 href=routes.MY_SHIPMENTS,
                 class_name="header-link",
@@ -93,6 +99,12 @@ def portal_shell(*children: rx.Component) -> rx.Component:
                     href=routes.TRACK,
                     class_name="header-link",
                     data_testid="nav-track",
+                ),
+                rx.link(
+                    t("nav_ship"),
+                    href=routes.SHIP,
+                    class_name="header-link",
+                    data_testid="nav-ship",
                 ),
                 rx.spacer(),
                 _tenant_switch(),

@@ -33,6 +33,10 @@ class PortalState(AppState):
     tenant_choices: list[dict[str, str]] = []
     signed_in: bool = False
     display_name: str = ""
+    # A guest's orders as "reference:token,..." — the browser's own secret to reach them again.
+    guest_orders: str = rx.Cookie(
+        "", name="wb_guest_orders", max_age=30 * ONE_YEAR // 365, same_site="lax"
+    )
 
     def _principal(self) -> Principal | None:
         return sessions.resolve_session(self._cookie(PORTAL_COOKIE), SessionAudience.PORTAL)

@@ -27,6 +27,14 @@ def _navigation() -> rx.Component:
                 _nav_link("nav_carriers", routes.STAFF_CARRIERS, "nav-carriers"),
             ),
             rx.cond(
+                StaffState.can_view_transactions,
+                _nav_link("nav_payments", routes.STAFF_PAYMENTS, "nav-payments"),
+            ),
+            rx.cond(
+                StaffState.can_view_transactions,
+                _nav_link("nav_webhooks", routes.STAFF_WEBHOOKS, "nav-webhooks"),
+            ),
+            rx.cond(
                 StaffState.can_view_audit, _nav_link("nav_audit", routes.STAFF_AUDIT, "nav-audit")
             ),
             spacing="2",

@@ -32,6 +32,9 @@ class StaffState(AppState):
     roles_label: str = ""
     can_view_shipments: bool = False
     can_view_audit: bool = False
+    can_view_transactions: bool = False
+    can_refund: bool = False
+    can_replay: bool = False
 
     def _principal(self) -> Principal | None:
         return sessions.resolve_session(self._cookie(STAFF_COOKIE), SessionAudience.STAFF)
@@ -41,7 +44,8 @@ class StaffState(AppState):
         self.tenant_choices = [{"slug": b.slug, "name": b.name} for b in choices]
         if self.tenant_slug not in {b.slug for b in choices}:
             self.tenant_slug = choices[0].slug if choices else ""
-        self.can_view_shipments = self.can_view_audit = False
+        self.can_view_shipments = self.can_view_audit = self.can_view_transactions = False
+        self.can_refund = self.can_replay = False
         self.roles_label = ""
         if self.tenant_slug:
             tenant = tenants.tenant_id(self.tenant_slug)
@@ -49,6 +53,9 @@ class StaffState(AppState):
             self.roles_label = ", ".join(sorted(ROLE_LABELS[r.value] for r in roles))
             self.can_view_shipments = principal.can(tenant, Permission.VIEW_SHIPMENTS)
             self.can_view_audit = principal.can(tenant, Permission.VIEW_AUDIT)
+            self.can_view_transactions = principal.can(tenant, Permission.VIEW_TRANSACTIONS)
+            self.can_refund = principal.can(tenant, Permission.REFUND)
+            self.can_replay = principal.can(tenant, Permission.REPLAY_WEBHOOKS)
 
     @rx.event
     def load(self):

@@ -25,6 +25,7 @@ from tests.support import servers
 E2E_PORT = int(os.environ.get("WAYBILL_E2E_PORT", "3100"))
 E2E_REDIS_DB = 14
 E2E_SANDBOX_PORT = int(os.environ.get("WAYBILL_E2E_SANDBOX_PORT", "8791"))
+E2E_STRIPE_PORT = int(os.environ.get("WAYBILL_E2E_STRIPE_PORT", "8430"))
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -54,6 +55,7 @@ def base_url() -> Iterator[str]:
         DATA_DIR=str(data_dir),
         PUBLIC_URL=f"http://localhost:{E2E_PORT}",
         SANDBOX_PORT=str(E2E_SANDBOX_PORT),  # apart from a demo's sandbox on 8790
+        STRIPE_SANDBOX_PORT=str(E2E_STRIPE_PORT),  # and from its localstripes on 8420, 8421
     )
     log_path = data_dir / "run.log"
     with open(log_path, "wb") as log:

@@ -19,7 +19,7 @@ from backend.domain.statuses import (
 )
 from backend.models import QuarantinedRecord, Refund, Tenant, UpstreamSource, WebhookInbox
 from backend.models.base import utcnow
-from backend.services import audit, dashboard, sessions, shipment_queries, tenants
+from backend.services import audit, dashboard, shipment_queries, tenants
 from backend.services.access import Principal
 from backend.services.errors import NotFound, PermissionDenied, ValidationFailed
 from tests.support import factories
@@ -37,10 +37,7 @@ class World:
     member: Principal  # a customer, signed in to the portal
 
 
-def _signed_in(user, audience: SessionAudience = SessionAudience.STAFF) -> Principal:
-    principal = sessions.resolve_session(sessions.open_session(user.id, audience), audience)
-    assert principal is not None
-    return principal
+_signed_in = factories.signed_in
 
 
 @pytest.fixture

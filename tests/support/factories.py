@@ -15,7 +15,7 @@ from uuid import UUID
 from backend.db import session_scope
 from backend.domain import tracking_number
 from backend.domain.roles import Role
-from backend.domain.statuses import PaymentStatus, ShipmentStatus
+from backend.domain.statuses import PaymentStatus, SessionAudience, ShipmentStatus
 from backend.models import (
     AuditLog,
     Carrier,
@@ -31,7 +31,8 @@ from backend.models import (
     UserAccount,
 )
 from backend.models.base import utcnow
-from backend.services import passwords
+from backend.services import passwords, sessions
+from backend.services.access import Principal
 
 DEFAULT_PASSWORD = "correct-horse-battery-9"
 
@@ -243,3 +244,10 @@ def make_tracking_events(
             db.add(event)
             events.append(event)
     return events
+
+
+def signed_in(user: UserAccount, audience: SessionAudience = SessionAudience.STAFF) -> Principal:
+    """The principal of a fresh session of `user` (as a page handler resolves it)."""
+    principal = sessions.resolve_session(sessions.open_session(user.id, audience), audience)
+    assert principal is not None
+    return principal

@@ -1,0 +1,102 @@
+"""A tenant's payment provider accounts: which are offered at checkout, and each one's credentials.
+
+Settings live in `payment_provider_account`; secrets are sealed in `tenant_secret`
+under the scope `payments:<provider>` and opened only for the call that needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlmodel import Session, select
+
+from backend.db import session_scope
+from backend.integrations.payments import registry
+from backend.integrations.payments.base import ProviderAccount
+from backend.models import PaymentProviderAccount
+from backend.models.base import utcnow
+from backend.services import secrets
+from backend.services.errors import NotFound
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    provider: str
+    display_name: str
+    methods: tuple[str, ...]
+
+
+def secret_scope(provider: str) -> str:
+    return f"payments:{provider}"
+
+
+def enabled_providers(tenant_id: UUID) -> list[ProviderChoice]:
+    """The providers a customer of this tenant may pay with, in the tenant's order."""
+    with session_scope() as db:
+        rows = db.exec(
+            select(PaymentProviderAccount.provider)
+            .where(PaymentProviderAccount.tenant_id == tenant_id, PaymentProviderAccount.enabled)
+            .order_by(PaymentProviderAccount.position, PaymentProviderAccount.provider)
+        ).all()
+    choices = []
+    for provider in rows:
+        adapter = registry.get_adapter(provider)
+        choices.append(ProviderChoice(provider, adapter.display_name, adapter.capabilities.methods))
+    return choices
+
+
+def provider_account(
+    tenant_id: UUID, provider: str, *, enabled_only: bool = False
+) -> ProviderAccount:
+    """The account with its secrets opened; NotFound when the tenant has none (or it is off)."""
+    with session_scope() as db:
+        row = db.exec(
+            select(PaymentProviderAccount).where(
+                PaymentProviderAccount.tenant_id == tenant_id,
+                PaymentProviderAccount.provider == provider,
+            )
+        ).first()
+    if row is None or (enabled_only and not row.enabled):
+        raise NotFound(f"no {provider} account for this tenant")
+    scope = secret_scope(provider)
+    opened = {
+        name: secrets.get_secret(tenant_id, scope, name) or ""
+        for name in secrets.secret_names(tenant_id, scope)
+    }
+    return ProviderAccount(
+        provider=provider, api_base=row.api_base, settings=dict(row.settings), secrets=opened
+    )
+
+
+def save_provider_account(
+    db: Session,
+    tenant_id: UUID,
+    provider: str,
+    *,
+    api_base: str,
+    settings: dict[str, str],
+    secret_values: dict[str, str],
+    enabled: bool = True,
+    position: int = 0,
+) -> None:
+    """Create or replace a tenant's account with a provider (admin pages and the demo)."""
+    registry.get_adapter(provider)  # a provider we cannot speak to is refused here
+    row = db.exec(
+        select(PaymentProviderAccount).where(
+            PaymentProviderAccount.tenant_id == tenant_id,
+            PaymentProviderAccount.provider == provider,
+        )
+    ).first()
+    if row is None:
+        row = PaymentProviderAccount(tenant_id=tenant_id, provider=provider, api_base=api_base)
+    row.api_base, row.settings, row.enabled, row.position = (
+        api_base,
+        dict(settings),
+        enabled,
+        position,
+    )
+    row.updated_at = utcnow()
+    db.add(row)
+    for name, value in secret_values.items():
+        secrets.put_secret(tenant_id, secret_scope(provider), name, value, db)
