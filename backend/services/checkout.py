@@ -107,7 +107,7 @@ def _open_payment(
 
 
 def start_checkout(
-    reference: str, provider: str, viewer: Viewer, locale: str = "en"
+    reference: str, provider: str, viewer: Viewer, locale: str = "en", customer_ip: str = ""
 ) -> CheckoutStart:
     """Where to send the customer to pay `reference` with `provider`."""
     with session_scope() as db:
@@ -122,7 +122,7 @@ def start_checkout(
     assert request is not None
     if data.get("redirect_url") and data.get("provider_reference"):
         return _start(payment_id, reference, adapter, data)
-    request = replace(request, locale=locale)
+    request = replace(request, locale=locale, customer_ip=customer_ip[:45])
     try:
         with httpx.Client(trust_env=False) as client:
             checkout = adapter.create_checkout(request, account, client)

@@ -22,6 +22,7 @@ from backend.db import session_scope
 from backend.domain.order_form import Address, OrderForm, read_order_form
 from backend.domain.pricing import NotServed, Quote
 from backend.domain.statuses import OrderStatus
+from backend.integrations.payments import registry
 from backend.models import MemberTenant, Order, Payment, SavedAddress, Shipment, Tenant
 from backend.services import pricing
 from backend.services.access import Principal
@@ -61,6 +62,7 @@ class Placed:
 class PaymentLine:
     id: UUID
     provider: str
+    provider_name: str  # as customers know it ("WeChat Pay")
     status: str
     amount_minor: int
     refunded_minor: int
@@ -270,6 +272,7 @@ def _view(db: Session, order: Order) -> OrderView:
             PaymentLine(
                 p.id,
                 p.provider,
+                registry.get_adapter(p.provider).display_name,
                 p.status,
                 p.amount_minor,
                 p.refunded_minor,

@@ -50,3 +50,30 @@ def test_translate_fills_values_and_falls_back_to_english():
 def test_every_reason_and_next_step_has_words():
     assert {f"reason.{r.value}" for r in Reason} <= set(CATALOG)
     assert {f"next.{n.value}" for n in NextStep} <= set(CATALOG)
+
+
+def test_every_order_form_and_pricing_code_has_a_message():
+    from backend.domain import order_form, pricing
+    from backend.services import orders
+
+    codes = set(re.findall(r'"([a-z_]+)"', inspect.getsource(order_form)))
+    codes = {
+        c
+        for c in codes
+        if c.endswith(("_invalid", "_required", "_too_high", "_too_heavy", "_not_served"))
+    }
+    codes |= {"required", "too_long", "invalid_characters", "too_many_parcels"}
+    codes |= {f"phone_invalid_{c.lower()}" for c in order_form.COUNTRIES}
+    codes |= set(orders._NOT_SERVED_FIELD)
+    assert pricing.NotServed("x").code == "x"
+    assert codes <= set(CATALOG), codes - set(CATALOG)
+
+
+def test_every_checkout_and_refund_refusal_has_a_message():
+    from backend.services import checkout, refunds
+
+    sources = inspect.getsource(checkout) + inspect.getsource(refunds)
+    codes = set(re.findall(r'CheckoutUnavailable\("(\w+)"\)', sources))
+    codes |= set(re.findall(r'ValidationFailed\(\{"\w+": "(\w+)"\}\)', sources))
+    assert {"provider_unavailable", "order_not_payable", "amount_over_refundable"} <= codes
+    assert codes <= set(CATALOG), codes - set(CATALOG)

@@ -29,4 +29,13 @@ def test_every_portal_and_staff_route_is_registered():
         "staff/signin",
         "staff/shipments",
         "staff/audit",
+        "staff/carriers",
+        "ship",
+        "ship/review",
+        "orders",
+        "orders/[reference]",
+        "checkout/card/[reference]",
+        "staff/payments",
+        "staff/payments/[payment_id]",
+        "staff/webhooks",
     } <= routes

@@ -84,6 +84,7 @@ class CheckoutRequest:
     return_url: str  # where the provider sends the browser when the customer is done
     cancel_url: str  # where it sends the browser when the customer gives up
     notify_url: str  # our webhook URL for this provider and tenant
+    customer_ip: str = ""  # the paying browser's address (WeChat Pay H5 checks it)
 
 
 @dataclass(frozen=True)

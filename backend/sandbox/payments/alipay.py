@@ -263,7 +263,10 @@ def _notify(psp: PaymentSandbox, record: dict, trade: dict, delay: float = 0.0) 
             frozen["fields"] = {**trade_fields(record, trade), "notify_id": notify_id}
         return build_notify(record, frozen["fields"])
 
-    psp.notifier.send(SLUG, notify_id, url, build, delay)
+    # Alipay sends again until the answer's body is exactly "success", whatever the status.
+    psp.notifier.send(
+        SLUG, notify_id, url, build, delay, accepted=lambda status, body: body.strip() == b"success"
+    )
 
 
 def _trade(psp: PaymentSandbox, record: dict, biz: dict) -> dict:

@@ -24,6 +24,12 @@ log = logging.getLogger("waybill.sandbox.payments")
 
 # (headers, body) for one attempt.
 Build = Callable[[], tuple[dict[str, str], bytes]]
+# Whether an answer (status, body) counts as received; by default any 2xx.
+Accepted = Callable[[int, bytes], bool]
+
+
+def any_2xx(status: int, body: bytes) -> bool:
+    return 200 <= status < 300
 
 
 @dataclass
@@ -33,7 +39,8 @@ class Delivery:
     event_id: str
     url: str
     build: Build
-    attempts: list[dict] = field(default_factory=list)  # {"attempt", "status", "at"}
+    accepted: Accepted = any_2xx
+    attempts: list[dict] = field(default_factory=list)  # {"attempt", "status", "at", "accepted"}
 
     def view(self) -> dict:
         return {
@@ -42,7 +49,7 @@ class Delivery:
             "event_id": self.event_id,
             "url": self.url,
             "attempts": list(self.attempts),
-            "delivered": any(200 <= a["status"] < 300 for a in self.attempts),
+            "delivered": any(a["accepted"] for a in self.attempts),
         }
 
 
@@ -69,12 +76,18 @@ class Notifier:
             await self._client.aclose()
 
     def send(
-        self, provider: str, event_id: str, url: str, build: Build, delay: float = 0.0
+        self,
+        provider: str,
+        event_id: str,
+        url: str,
+        build: Build,
+        delay: float = 0.0,
+        accepted: Accepted = any_2xx,
     ) -> Delivery:
-        """Queue a webhook; it goes out after `delay` seconds and is retried until a 2xx."""
+        """Queue a webhook; it goes out after `delay` seconds and is retried until accepted."""
         if not loopback_url(url):
             raise ValueError("webhook URLs must be on 127.0.0.1 or localhost")
-        delivery = Delivery(next(self._ids), provider, event_id, url, build)
+        delivery = Delivery(next(self._ids), provider, event_id, url, build, accepted)
         self._deliveries[delivery.id] = delivery
         self._spawn(delivery, delay)
         return delivery
@@ -106,12 +119,15 @@ class Notifier:
             await asyncio.sleep(delay)
         for attempt in range(1, self._attempts + 1):
             headers, body = delivery.build()
-            status = 0  # no HTTP answer: refused, reset or timed out
+            status, content = 0, b""  # no HTTP answer: refused, reset or timed out
             with contextlib.suppress(httpx.HTTPError):
                 answer = await self._client.post(delivery.url, content=body, headers=headers)
-                status = answer.status_code
-            delivery.attempts.append({"attempt": attempt, "status": status, "at": time.time()})
-            if 200 <= status < 300:
+                status, content = answer.status_code, answer.content
+            ok = delivery.accepted(status, content)
+            delivery.attempts.append(
+                {"attempt": attempt, "status": status, "at": time.time(), "accepted": ok}
+            )
+            if ok:
                 return
             if attempt < self._attempts:
                 await asyncio.sleep(min(self._backoff * 2 ** (attempt - 1), self._cap))

@@ -84,7 +84,7 @@ class OrderState(PortalState):
         self.paid_at = view.paid_at.strftime("%Y-%m-%d %H:%M UTC") if view.paid_at else ""
         self.payments = [
             {
-                "provider": p.provider,
+                "provider": p.provider_name,
                 "status": p.status,
                 "amount": _money(p.amount_minor, p.currency),
                 "refunded": _money(p.refunded_minor, p.currency) if p.refunded_minor else "",
@@ -137,7 +137,7 @@ class OrderState(PortalState):
         yield
         try:
             start = checkout.start_checkout(
-                self.reference, provider, self._viewer(), self.locale or "en"
+                self.reference, provider, self._viewer(), self.locale or "en", self._client_ip()
             )
         except CheckoutUnavailable as refused:
             self.paying, self.error = "", translate(refused.code, self.locale)

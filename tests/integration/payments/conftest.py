@@ -65,9 +65,11 @@ class WebhookReceiver:
                     receiver._received.append(hit)
                     queued = receiver._answers.get(self.path) or []
                     status = queued.pop(0) if queued else 200
+                answer = receiver.body_for(self.path) if status < 300 else b""
                 self.send_response(status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
             def log_message(self, *args) -> None:
                 pass
@@ -88,6 +90,10 @@ class WebhookReceiver:
                     return hit
             time.sleep(0.05)
         raise AssertionError(f"no matching webhook within {timeout} s; got {self.received()}")
+
+    def body_for(self, path: str) -> bytes:
+        """What a delivery to `path` is answered with: "success" where Alipay expects it."""
+        return b"success" if "alipay" in path else b""
 
     def answer_next(self, path: str, status: int, times: int = 1) -> None:
         """Answer the next `times` deliveries to `path` with `status` instead of 200."""

@@ -70,7 +70,10 @@ def h5_payload(request: CheckoutRequest, account: ProviderAccount) -> dict[str, 
             "total": _amount(request.amount_minor, "amount"),
             "currency": request.currency.upper(),
         },
-        "scene_info": {"payer_client_ip": UNKNOWN_PAYER_IP, "h5_info": {"type": "Wap"}},
+        "scene_info": {
+            "payer_client_ip": request.customer_ip or UNKNOWN_PAYER_IP,
+            "h5_info": {"type": "Wap"},
+        },
     }
 
 
