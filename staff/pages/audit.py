@@ -8,6 +8,7 @@ from backend.services import audit
 from backend.services.errors import NotFound, PermissionDenied
 from portal.i18n import t
 from staff.components.layout import staff_shell
+from staff.components.listing import not_allowed
 from staff.state.staff import StaffState
 
 
@@ -71,9 +72,7 @@ def staff_audit_page() -> rx.Component:
                     overflow_x="auto",
                     width="100%",
                 ),
-                rx.callout(
-                    t("not_allowed"), icon="ban", color_scheme="red", data_testid="not-allowed"
-                ),
+                not_allowed(),
             ),
             spacing="4",
             width="100%",

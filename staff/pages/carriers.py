@@ -8,6 +8,7 @@ from backend.services import carrier_status
 from backend.services.errors import NotFound, PermissionDenied
 from portal.i18n import t
 from staff.components.layout import staff_shell
+from staff.components.listing import not_allowed
 from staff.state.staff import StaffState
 
 
@@ -152,9 +153,7 @@ def staff_carriers_page() -> rx.Component:
                     spacing="3",
                     width="100%",
                 ),
-                rx.callout(
-                    t("not_allowed"), icon="ban", color_scheme="red", data_testid="not-allowed"
-                ),
+                not_allowed(),
             ),
             spacing="4",
             width="100%",

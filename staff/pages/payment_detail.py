@@ -13,6 +13,7 @@ from portal.components.forms import field
 from portal.i18n import t, translate
 from portal.pages.order.page import payment_status_text
 from staff.components.layout import staff_shell
+from staff.components.listing import not_allowed
 from staff.pages.payments import payment_row
 from staff.state.staff import StaffState
 
@@ -301,6 +302,6 @@ def staff_payment_page() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            rx.callout(t("not_allowed"), icon="ban", color_scheme="red", data_testid="not-allowed"),
+            not_allowed(),
         )
     )

@@ -12,7 +12,8 @@ from backend.services.errors import NotFound, PermissionDenied, ValidationFailed
 from portal.i18n import t
 from portal.pages.order.page import payment_status_text
 from staff.components.layout import staff_shell
-from staff.state.staff import StaffState
+from staff.components.listing import pager, rows_or_empty, when_allowed
+from staff.state.paged import PagedStaffState
 
 PAGE_SIZE = 25
 
@@ -30,14 +31,10 @@ def payment_row(r: transactions.PaymentRow) -> dict[str, str]:
     }
 
 
-class StaffPaymentsState(StaffState):
-    allowed: bool = True
+class StaffPaymentsState(PagedStaffState):
     rows: list[dict[str, str]] = []
     status_filter: str = ""
     provider_filter: str = ""
-    has_next: bool = False
-    _next_cursor: str | None = None
-    _cursor: str | None = None
 
     def _fetch(self) -> None:
         try:
@@ -54,8 +51,7 @@ class StaffPaymentsState(StaffState):
             return
         self.allowed = True
         self.rows = [payment_row(r) for r in page.rows]
-        self._next_cursor = page.next_cursor
-        self.has_next = page.next_cursor is not None
+        self._page_read(page.next_cursor)
 
     @rx.event
     def load_rows(self):
@@ -71,17 +67,6 @@ class StaffPaymentsState(StaffState):
     @rx.event
     def filter_provider(self, provider: str):
         self.provider_filter = provider if provider in PROVIDERS else ""
-        self._cursor = None
-        self._fetch()
-
-    @rx.event
-    def next_page(self):
-        if self._next_cursor:
-            self._cursor = self._next_cursor
-            self._fetch()
-
-    @rx.event
-    def first_page(self):
         self._cursor = None
         self._fetch()
 
@@ -157,35 +142,11 @@ def staff_payments_page() -> rx.Component:
         rx.vstack(
             rx.heading(t("nav_payments"), size="6", as_="h1"),
             rx.text(t("payments_intro"), size="2", color_scheme="gray"),
-            rx.cond(
+            when_allowed(
                 StaffPaymentsState.allowed,
-                rx.vstack(
-                    _filters(),
-                    rx.cond(
-                        StaffPaymentsState.rows.length() > 0,
-                        rx.box(_table(), overflow_x="auto", width="100%"),
-                        rx.text(t("no_rows")),
-                    ),
-                    rx.hstack(
-                        rx.button(
-                            t("first_page"),
-                            on_click=StaffPaymentsState.first_page,
-                            variant="outline",
-                            size="2",
-                        ),
-                        rx.button(
-                            t("next_page"),
-                            on_click=StaffPaymentsState.next_page,
-                            disabled=~StaffPaymentsState.has_next,
-                            size="2",
-                        ),
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
-                rx.callout(
-                    t("not_allowed"), icon="ban", color_scheme="red", data_testid="not-allowed"
-                ),
+                _filters(),
+                rows_or_empty(StaffPaymentsState.rows, _table()),
+                pager(StaffPaymentsState),
             ),
             spacing="4",
             width="100%",

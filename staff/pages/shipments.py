@@ -9,18 +9,15 @@ from backend.services import shipment_queries
 from backend.services.errors import NotFound, PermissionDenied, ValidationFailed
 from portal.i18n import status_label, t
 from staff.components.layout import staff_shell
-from staff.state.staff import StaffState
+from staff.components.listing import pager, rows_or_empty, when_allowed
+from staff.state.paged import PagedStaffState
 
 PAGE_SIZE = 25
 
 
-class StaffShipmentsState(StaffState):
-    allowed: bool = True
+class StaffShipmentsState(PagedStaffState):
     rows: list[dict[str, str]] = []
     status_filter: str = ""
-    has_next: bool = False
-    _next_cursor: str | None = None
-    _cursor: str | None = None
 
     def _fetch(self) -> None:
         principal = self._principal()
@@ -48,8 +45,7 @@ class StaffShipmentsState(StaffState):
             }
             for r in page.rows
         ]
-        self._next_cursor = page.next_cursor
-        self.has_next = page.next_cursor is not None
+        self._page_read(page.next_cursor)
 
     @rx.event
     def load_rows(self):
@@ -59,17 +55,6 @@ class StaffShipmentsState(StaffState):
     @rx.event
     def filter_status(self, status: str):
         self.status_filter = status if status in {s.value for s in ShipmentStatus} else ""
-        self._cursor = None
-        self._fetch()
-
-    @rx.event
-    def next_page(self):
-        if self._next_cursor:
-            self._cursor = self._next_cursor
-            self._fetch()
-
-    @rx.event
-    def first_page(self):
         self._cursor = None
         self._fetch()
 
@@ -129,35 +114,11 @@ def staff_shipments_page() -> rx.Component:
     return staff_shell(
         rx.vstack(
             rx.heading(t("nav_shipments"), size="6", as_="h1"),
-            rx.cond(
+            when_allowed(
                 StaffShipmentsState.allowed,
-                rx.vstack(
-                    _filter(),
-                    rx.cond(
-                        StaffShipmentsState.rows.length() > 0,
-                        rx.box(_table(), overflow_x="auto", width="100%"),
-                        rx.text(t("no_rows")),
-                    ),
-                    rx.hstack(
-                        rx.button(
-                            t("first_page"),
-                            on_click=StaffShipmentsState.first_page,
-                            variant="outline",
-                            size="2",
-                        ),
-                        rx.button(
-                            t("next_page"),
-                            on_click=StaffShipmentsState.next_page,
-                            disabled=~StaffShipmentsState.has_next,
-                            size="2",
-                        ),
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
-                rx.callout(
-                    t("not_allowed"), icon="ban", color_scheme="red", data_testid="not-allowed"
-                ),
+                _filter(),
+                rows_or_empty(StaffShipmentsState.rows, _table()),
+                pager(StaffShipmentsState),
             ),
             spacing="4",
             width="100%",

@@ -12,7 +12,9 @@ from backend.services import transactions
 from backend.services.errors import NotFound, PermissionDenied, ValidationFailed
 from portal.i18n import t, translate
 from staff.components.layout import staff_shell
+from staff.components.listing import not_allowed, pager
 from staff.pages.payment_detail import events_table, inbox_row
+from staff.state.paged import PagedStaffState
 from staff.state.staff import StaffState
 
 PAGE_SIZE = 50
@@ -26,15 +28,11 @@ _ISSUE_KINDS = (
 )
 
 
-class StaffWebhooksState(StaffState):
-    allowed: bool = True
+class StaffWebhooksState(PagedStaffState):
     rows: list[dict[str, str]] = []
     issues: list[dict[str, str]] = []
     state_filter: str = ""
-    has_next: bool = False
     notice: str = ""
-    _next_cursor: str | None = None
-    _cursor: str | None = None
 
     def _fetch(self) -> None:
         principal = self._principal()
@@ -52,7 +50,7 @@ class StaffWebhooksState(StaffState):
             return
         self.allowed = True
         self.rows = [inbox_row(r) for r in rows]
-        self._next_cursor, self.has_next = cursor, cursor is not None
+        self._page_read(cursor)
         self.issues = [
             {
                 "id": str(i.id),
@@ -73,17 +71,6 @@ class StaffWebhooksState(StaffState):
     @rx.event
     def filter_state(self, state: str):
         self.state_filter = state if state in {s.value for s in WebhookState} else ""
-        self._cursor = None
-        self._fetch()
-
-    @rx.event
-    def next_page(self):
-        if self._next_cursor:
-            self._cursor = self._next_cursor
-            self._fetch()
-
-    @rx.event
-    def first_page(self):
         self._cursor = None
         self._fetch()
 
@@ -186,26 +173,11 @@ def staff_webhooks_page() -> rx.Component:
                         overflow_x="auto",
                         width="100%",
                     ),
-                    rx.hstack(
-                        rx.button(
-                            t("first_page"),
-                            on_click=StaffWebhooksState.first_page,
-                            variant="outline",
-                            size="2",
-                        ),
-                        rx.button(
-                            t("next_page"),
-                            on_click=StaffWebhooksState.next_page,
-                            disabled=~StaffWebhooksState.has_next,
-                            size="2",
-                        ),
-                    ),
+                    pager(StaffWebhooksState),
                     spacing="3",
                     width="100%",
                 ),
-                rx.callout(
-                    t("not_allowed"), icon="ban", color_scheme="red", data_testid="not-allowed"
-                ),
+                not_allowed(),
             ),
             spacing="4",
             width="100%",
