@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +27,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from backend.services.payment_demo import DemoProvision, DemoTenant
 
 ROOT = Path(__file__).resolve().parents[3]
 START_SECONDS = 30
@@ -219,3 +221,56 @@ def stripe_tenants(
         account = ProviderAccount("stripe", demo.api_base, demo.settings, demo.secrets)
         tenants[slug] = StripeTenant(slug, account, demo.sandbox_record, path, port, process)
     return tenants
+
+
+# --- shared by the provider sandbox tests ----------------------------------------------
+
+
+def start_provider_sandbox(
+    services: Services,
+    receiver: WebhookReceiver,
+    workdir: Path,
+    provider: str,
+    provision: Callable[[DemoTenant], DemoProvision],
+    tenants: Iterable[str],
+    hook_path: Callable[[str], str],
+) -> tuple[str, dict[str, DemoProvision]]:
+    """`python -m backend.sandbox` on a free port, knowing one account per tenant at `provider`,
+    each sending its webhooks to the receiver; returns its URL and the tenants' provisions."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    provisions = {
+        slug: provision(
+            DemoTenant(
+                slug=slug,
+                name=slug.replace("-", " ").title(),
+                currency="HKD",
+                sandbox_url=url,
+                stripe_url="",
+                webhook_url=receiver.url + hook_path(slug),
+            )
+        )
+        for slug in tenants
+    }
+    accounts = workdir / "psp_accounts.json"
+    accounts.write_text(
+        json.dumps({provider: {p.sandbox_key: p.sandbox_record for p in provisions.values()}})
+    )
+    services.start(
+        "sandbox",
+        ["-m", "backend.sandbox", "--port", str(port), "--log-level", "warning"],
+        f"{url}/_sandbox/health",
+        env={"SANDBOX_PSP_ACCOUNTS": str(accounts), "SANDBOX_PUSH_BACKOFF_SECONDS": "0.05"},
+    )
+    return url, provisions
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10, trust_env=False) as client:
+        yield client
+
+
+def press(http: httpx.Client, url: str, action: str, **form: str) -> httpx.Response:
+    """Press a button on a sandbox hosted page, as the customer's browser would."""
+    return http.post(url, data={"action": action, **form}, follow_redirects=False)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -21,9 +19,15 @@ from backend.integrations.payments.base import (
     ProviderRejected,
     WebhookRejected,
 )
-from backend.services.payment_demo import DemoProvision, DemoTenant
+from backend.services.payment_demo import DemoProvision
 from backend.services.payment_demo.adyen import provision
-from tests.integration.payments.conftest import Received, Services, WebhookReceiver, free_port
+from tests.integration.payments.conftest import (
+    Received,
+    Services,
+    WebhookReceiver,
+    press,
+    start_provider_sandbox,
+)
 
 TENANTS = ("harbour-express", "pearl-couriers")
 ADAPTER = AdyenAdapter()
@@ -77,38 +81,16 @@ class AdyenSandbox:
 def sandbox(
     services: Services, webhook_receiver: WebhookReceiver, tmp_path_factory: pytest.TempPathFactory
 ) -> AdyenSandbox:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    provisions = {
-        slug: provision(
-            DemoTenant(
-                slug=slug,
-                name=slug.replace("-", " ").title(),
-                currency="HKD",
-                sandbox_url=url,
-                stripe_url="",
-                webhook_url=webhook_receiver.url + hook_path(slug),
-            )
-        )
-        for slug in TENANTS
-    }
-    accounts = tmp_path_factory.mktemp("adyen") / "psp_accounts.json"
-    accounts.write_text(
-        json.dumps({"adyen": {p.sandbox_key: p.sandbox_record for p in provisions.values()}})
-    )
-    services.start(
-        "sandbox",
-        ["-m", "backend.sandbox", "--port", str(port), "--log-level", "warning"],
-        f"{url}/_sandbox/health",
-        env={"SANDBOX_PSP_ACCOUNTS": str(accounts), "SANDBOX_PUSH_BACKOFF_SECONDS": "0.05"},
+    url, provisions = start_provider_sandbox(
+        services,
+        webhook_receiver,
+        tmp_path_factory.mktemp("adyen"),
+        "adyen",
+        provision,
+        TENANTS,
+        hook_path,
     )
     return AdyenSandbox(url, provisions, webhook_receiver)
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10, trust_env=False) as client:
-        yield client
 
 
 def checkout_request(key: str = "") -> CheckoutRequest:
@@ -126,10 +108,6 @@ def checkout_request(key: str = "") -> CheckoutRequest:
         cancel_url=f"http://127.0.0.1:9/pay/cancel/{payment_id}",
         notify_url="",
     )
-
-
-def press(http: httpx.Client, url: str, action: str) -> httpx.Response:
-    return http.post(url, data={"action": action}, follow_redirects=False)
 
 
 def test_pay_notify_fetch_and_refund_once(sandbox: AdyenSandbox, http: httpx.Client):

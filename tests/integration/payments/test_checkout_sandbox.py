@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,9 +20,14 @@ from backend.integrations.payments.base import (
     WebhookRejected,
 )
 from backend.integrations.payments.checkout.adapter import CheckoutAdapter
-from backend.services.payment_demo import DemoProvision, DemoTenant
+from backend.services.payment_demo import DemoProvision
 from backend.services.payment_demo.checkout import provision
-from tests.integration.payments.conftest import Received, Services, WebhookReceiver, free_port
+from tests.integration.payments.conftest import (
+    Received,
+    Services,
+    WebhookReceiver,
+    start_provider_sandbox,
+)
 
 TENANTS = ("harbour-express", "pearl-couriers")
 ADAPTER = CheckoutAdapter()
@@ -67,38 +70,16 @@ class CheckoutSandbox:
 def sandbox(
     services: Services, webhook_receiver: WebhookReceiver, tmp_path_factory: pytest.TempPathFactory
 ) -> CheckoutSandbox:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    provisions = {
-        slug: provision(
-            DemoTenant(
-                slug=slug,
-                name=slug.replace("-", " ").title(),
-                currency="HKD",
-                sandbox_url=url,
-                stripe_url="",
-                webhook_url=webhook_receiver.url + hook_path(slug),
-            )
-        )
-        for slug in TENANTS
-    }
-    accounts = tmp_path_factory.mktemp("checkout") / "psp_accounts.json"
-    accounts.write_text(
-        json.dumps({"checkout": {p.sandbox_key: p.sandbox_record for p in provisions.values()}})
-    )
-    services.start(
-        "sandbox",
-        ["-m", "backend.sandbox", "--port", str(port), "--log-level", "warning"],
-        f"{url}/_sandbox/health",
-        env={"SANDBOX_PSP_ACCOUNTS": str(accounts), "SANDBOX_PUSH_BACKOFF_SECONDS": "0.05"},
+    url, provisions = start_provider_sandbox(
+        services,
+        webhook_receiver,
+        tmp_path_factory.mktemp("checkout"),
+        "checkout",
+        provision,
+        TENANTS,
+        hook_path,
     )
     return CheckoutSandbox(url, provisions, webhook_receiver)
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10, trust_env=False) as client:
-        yield client
 
 
 def checkout_request(key: str = "") -> CheckoutRequest:
