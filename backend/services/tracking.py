@@ -115,9 +115,7 @@ def lookup(raw_numbers: list[str], *, client: str) -> list[TrackingResult]:
         raise ValidationFailed({"numbers": "too_many_numbers"})
     lookups, misses, _ = _limits()
     limiter = RateLimiter(get_redis())
-    wait = limiter.retry_after(misses, client) or limiter.hit(
-        lookups, client, cost=len(raw_numbers)
-    )
+    wait = limiter.hit_unless_closed(misses, lookups, client, cost=len(raw_numbers))
     if wait:
         raise RateLimited(wait)
 
@@ -141,62 +139,95 @@ def lookup(raw_numbers: list[str], *, client: str) -> list[TrackingResult]:
     return results
 
 
+_SHIPMENT_COLUMNS = (
+    Shipment.id,
+    Shipment.tracking_number,
+    Shipment.status,
+    Shipment.status_reason,
+    Shipment.service_level,
+    Shipment.sender_city,
+    Shipment.recipient_city,
+    Shipment.recipient_country,
+    Shipment.eta,
+    Shipment.last_event_at,
+)
+
+
 def _load(numbers: list[str]) -> dict[str, TrackingResult]:
+    # Columns, not ORM objects: the page needs a few fields, and building entities (and
+    # parsing their JSONB payloads) was most of a lookup's cost.
     if not numbers:
         return {}
     with session_scope() as db:
-        rows = db.exec(
-            select(Shipment, Tenant.name, Carrier.name)
+        rows = db.execute(
+            select(*_SHIPMENT_COLUMNS, Tenant.name, Carrier.name)
             .join(Tenant, Tenant.id == Shipment.tenant_id)
             .join(CarrierAccount, CarrierAccount.id == Shipment.carrier_account_id, isouter=True)
             .join(Carrier, Carrier.id == CarrierAccount.carrier_id, isouter=True)
             .where(Shipment.tracking_number.in_(numbers))  # type: ignore[attr-defined]
         ).all()
-        by_id: dict[UUID, list[TimelineEntry]] = {s.id: [] for s, _, _ in rows}
+        by_id: dict[UUID, list[TimelineEntry]] = {row[0]: [] for row in rows}
         if by_id:
-            events = db.exec(
-                select(TrackingEvent)
+            events = db.execute(
+                select(
+                    TrackingEvent.shipment_id,
+                    TrackingEvent.occurred_at,
+                    TrackingEvent.status,
+                    TrackingEvent.reason,
+                    TrackingEvent.city,
+                    TrackingEvent.country,
+                )
                 .where(TrackingEvent.shipment_id.in_(list(by_id)))  # type: ignore[attr-defined]
                 .order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.recorded_at.desc())  # type: ignore[attr-defined]
             ).all()
-            for e in events:
-                by_id[e.shipment_id].append(
+            for shipment_id, occurred_at, status, reason, city, country in events:
+                by_id[shipment_id].append(
                     TimelineEntry(
-                        occurred_at=e.occurred_at,
-                        local_time=tracking.local_time(e.occurred_at, e.country or "HK"),
-                        status=e.status,
-                        reason=e.reason,
-                        city=e.city,
-                        country=e.country,
+                        occurred_at=occurred_at,
+                        local_time=tracking.local_time(occurred_at, country or "HK"),
+                        status=status,
+                        reason=reason,
+                        city=city,
+                        country=country,
                     )
                 )
     results = {}
-    for shipment, tenant_name, carrier_name in rows:
-        step = tracking.next_step(shipment.status, shipment.status_reason)
-        results[shipment.tracking_number] = TrackingResult(
-            number=shipment.tracking_number,
+    for (
+        shipment_id,
+        number,
+        status,
+        reason,
+        service_level,
+        origin_city,
+        destination_city,
+        destination_country,
+        eta,
+        last_event_at,
+        tenant_name,
+        carrier_name,
+    ) in rows:
+        step = tracking.next_step(status, reason)
+        results[number] = TrackingResult(
+            number=number,
             outcome=FOUND,
-            status=shipment.status,
-            reason=shipment.status_reason,
+            status=status,
+            reason=reason,
             next_step=step.value if step else "",
             carrier=carrier_name or tenant_name,
-            service_level=shipment.service_level,
-            origin_city=shipment.sender_city,
-            destination_city=shipment.recipient_city,
-            destination_country=shipment.recipient_country,
-            eta=_eta(shipment),
-            last_update=shipment.last_event_at,
-            events=by_id[shipment.id],
+            service_level=service_level,
+            origin_city=origin_city,
+            destination_city=destination_city,
+            destination_country=destination_country,
+            eta=None if status in _FINAL else eta,
+            last_update=last_event_at,
+            events=by_id[shipment_id],
         )
     return results
 
 
-def _eta(shipment: Shipment) -> date | None:
-    final = {
-        s.value
-        for s in (ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED, ShipmentStatus.CANCELLED)
-    }
-    return None if shipment.status in final else shipment.eta
+_FINAL = frozenset(
+    s.value for s in (ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED, ShipmentStatus.CANCELLED)
+)
 
 
 def _digits(value: str) -> str:

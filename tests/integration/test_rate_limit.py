@@ -91,3 +91,23 @@ def test_keys_expire_and_never_hold_the_raw_subject(limiter, redis_client):
     assert len(keys) == 2
     assert not any("198.51.100.23" in key or "WB123456785HK" in key for key in keys)
     assert all(0 < redis_client.ttl(key) <= 60 for key in keys)
+
+
+def test_one_round_trip_gate_then_hit_answers_as_the_two_calls_do(limiter, redis_client):
+    gate, spend = Limit("gate", 2, 60), Limit("spend", 3, 60)
+    twin = RateLimiter(redis_client)
+    for step in range(6):
+        if step == 2:  # close the gate for the second subject pair only
+            limiter.hit(gate, "b", cost=2)
+            twin.hit(gate, "b2", cost=2)
+        for subject, twin_subject in (("a", "a2"), ("b", "b2")):
+            expected = twin.retry_after(gate, twin_subject) or twin.hit(spend, twin_subject)
+            got = limiter.hit_unless_closed(gate, spend, subject)
+            assert (got > 0) == (expected > 0), (step, subject)
+    # A closed gate spends nothing.
+    assert int(redis_client.get(limiter._key(spend, "b"))) == 2
+
+
+def test_one_round_trip_survives_redis_forgetting_its_scripts(limiter, redis_client):
+    redis_client.script_flush()
+    assert limiter.hit_unless_closed(Limit("g", 1, 60), Limit("s", 5, 60), "x") == 0
