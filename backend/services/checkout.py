@@ -9,7 +9,7 @@ whichever the customer completes wins (a second success is flagged for a refund)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import httpx
@@ -59,17 +59,17 @@ def receipt_url(reference: str) -> str:
 
 
 def _open_payment(
-    reference: str, provider: str, viewer: Viewer
-) -> tuple[UUID, str, CheckoutRequest | None, dict]:
-    """Reuse or create the payment row; returns (id, tenant slug, request or None if done, data)."""
+    reference: str, provider: str, viewer: Viewer, locale: str, customer_ip: str
+) -> tuple[UUID, CheckoutRequest, dict]:
+    """Reuse or create the payment row (committed on return); its id, the request, its data."""
     with session_scope() as db:
-        order = load_order(db, reference, viewer)
+        found = load_order(db, reference, viewer)
+        # Lock the order first, so that two clicks at once see one state and share one payment.
+        order = db.exec(select(Order).where(Order.id == found.id).with_for_update()).one()
         if order.status != OrderStatus.AWAITING_PAYMENT.value:
             raise CheckoutUnavailable("order_not_payable")
         tenant = db.get(Tenant, order.tenant_id)
         assert tenant is not None
-        # Lock the order so that two clicks at once share one payment row.
-        db.exec(select(Order).where(Order.id == order.id).with_for_update()).one()
         payment = db.exec(
             select(Payment).where(
                 Payment.order_id == order.id,
@@ -88,8 +88,6 @@ def _open_payment(
             )
             db.add(payment)
             db.flush()
-        data = dict(payment.provider_data or {})
-        locale = "zh-HK" if tenant.default_locale == "zh-HK" else "en"
         request = CheckoutRequest(
             payment_id=str(payment.id),
             idempotency_key=payment.idempotency_key,
@@ -98,12 +96,13 @@ def _open_payment(
             description=f"{tenant.name} shipping order {order.reference}",
             order_reference=order.reference,
             customer_email=order.guest_email,
-            locale=data.get("locale", locale),
+            locale=locale,
             return_url=receipt_url(order.reference),
             cancel_url=receipt_url(order.reference) + "?cancelled=1",
             notify_url=webhook_url(provider, tenant.slug),
+            customer_ip=customer_ip[:45],
         )
-        return payment.id, tenant.slug, request, data
+        return payment.id, request, dict(payment.provider_data or {})
 
 
 def start_checkout(
@@ -111,18 +110,15 @@ def start_checkout(
 ) -> CheckoutStart:
     """Where to send the customer to pay `reference` with `provider`."""
     with session_scope() as db:
-        order = load_order(db, reference, viewer)
-        tenant_id = order.tenant_id
+        tenant_id = load_order(db, reference, viewer).tenant_id
     try:
         account = payment_accounts.provider_account(tenant_id, provider, enabled_only=True)
         adapter = registry.get_adapter(provider)
     except (NotFound, KeyError):
         raise NotFound(f"{provider} is not offered here") from None
-    payment_id, _, request, data = _open_payment(reference, provider, viewer)
-    assert request is not None
+    payment_id, request, data = _open_payment(reference, provider, viewer, locale, customer_ip)
     if data.get("redirect_url") and data.get("provider_reference"):
         return _start(payment_id, reference, adapter, data)
-    request = replace(request, locale=locale, customer_ip=customer_ip[:45])
     try:
         with httpx.Client(trust_env=False) as client:
             checkout = adapter.create_checkout(request, account, client)
