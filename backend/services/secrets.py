@@ -13,6 +13,7 @@ import os
 from functools import lru_cache
 from uuid import UUID
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlmodel import Session, select
 
@@ -62,7 +63,13 @@ def _data_key(db: Session, tenant_id: UUID) -> tuple[int, bytes]:
         db.add(row)
         db.flush()
         return row.version, key
-    return row.version, _open(_master_key(), row.wrapped_key, aad)
+    try:
+        return row.version, _open(_master_key(), row.wrapped_key, aad)
+    except InvalidTag:
+        raise RuntimeError(
+            "the master key does not open this tenant's data key: MASTER_KEY (or "
+            "DATA_DIR/master.key) is not the key this database's secrets were sealed with"
+        ) from None
 
 
 def _aad(tenant_id: UUID, scope: str, name: str) -> bytes:

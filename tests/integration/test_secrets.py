@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from cryptography.exceptions import InvalidTag
 from sqlmodel import select
 
+from backend.config import get_settings
 from backend.db import session_scope
 from backend.models import TenantKey, TenantSecret
 from backend.services import secrets
@@ -56,3 +59,19 @@ def test_replacing_a_secret_keeps_one_row_and_names_never_show_values(clean_db):
     assert secrets.get_secret(tenant.id, "s", "api_key") == "new"
     assert secrets.secret_names(tenant.id, "s") == ["api_key"]
     assert secrets.get_secret(tenant.id, "s", "missing") is None
+
+
+def test_a_different_master_key_is_named_as_the_cause(clean_db, monkeypatch):
+    tenant = factories.make_tenant()
+    secrets.put_secret(tenant.id, "payments:adyen", "api_key", "k")
+    other = base64.urlsafe_b64encode(b"\x01" * 32).decode()
+    monkeypatch.setenv("MASTER_KEY", other)
+    get_settings.cache_clear()
+    secrets._master_key.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="master key does not open"):
+            secrets.get_secret(tenant.id, "payments:adyen", "api_key")
+    finally:
+        monkeypatch.delenv("MASTER_KEY")
+        get_settings.cache_clear()
+        secrets._master_key.cache_clear()
