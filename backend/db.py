@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 from sqlmodel import Session
 
 from backend.config import get_settings
@@ -52,6 +52,17 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_only() -> Iterator[Connection]:
+    """A connection for reads that need no transaction (public lookups on the hot path).
+
+    Autocommit: each statement is its own snapshot, and no BEGIN and COMMIT round trips are
+    paid around it. Use session_scope() for anything that writes or must read consistently.
+    """
+    with get_engine().connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def reset_engine() -> None:

@@ -12,13 +12,12 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from uuid import UUID
 
 from sqlmodel import select
 
 from backend.cache import get_redis
 from backend.config import get_settings
-from backend.db import session_scope
+from backend.db import read_only, session_scope
 from backend.domain import tracking
 from backend.domain.statuses import ShipmentStatus
 from backend.models import Carrier, CarrierAccount, Shipment, Tenant, TrackingEvent
@@ -154,74 +153,69 @@ _SHIPMENT_COLUMNS = (
 
 
 def _load(numbers: list[str]) -> dict[str, TrackingResult]:
-    # Columns, not ORM objects: the page needs a few fields, and building entities (and
-    # parsing their JSONB payloads) was most of a lookup's cost.
+    # One statement on an autocommit connection: the shipments with their events, newest first.
+    # Columns, not ORM objects: building entities (and parsing their JSONB payloads), and the
+    # extra round trips of a transaction and a second query, were most of a lookup's cost.
     if not numbers:
         return {}
-    with session_scope() as db:
-        rows = db.execute(
-            select(*_SHIPMENT_COLUMNS, Tenant.name, Carrier.name)
-            .join(Tenant, Tenant.id == Shipment.tenant_id)
-            .join(CarrierAccount, CarrierAccount.id == Shipment.carrier_account_id, isouter=True)
-            .join(Carrier, Carrier.id == CarrierAccount.carrier_id, isouter=True)
-            .where(Shipment.tracking_number.in_(numbers))  # type: ignore[attr-defined]
-        ).all()
-        by_id: dict[UUID, list[TimelineEntry]] = {row[0]: [] for row in rows}
-        if by_id:
-            events = db.execute(
-                select(
-                    TrackingEvent.shipment_id,
-                    TrackingEvent.occurred_at,
-                    TrackingEvent.status,
-                    TrackingEvent.reason,
-                    TrackingEvent.city,
-                    TrackingEvent.country,
-                )
-                .where(TrackingEvent.shipment_id.in_(list(by_id)))  # type: ignore[attr-defined]
-                .order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.recorded_at.desc())  # type: ignore[attr-defined]
-            ).all()
-            for shipment_id, occurred_at, status, reason, city, country in events:
-                by_id[shipment_id].append(
-                    TimelineEntry(
-                        occurred_at=occurred_at,
-                        local_time=tracking.local_time(occurred_at, country or "HK"),
-                        status=status,
-                        reason=reason,
-                        city=city,
-                        country=country,
-                    )
-                )
-    results = {}
-    for (
-        shipment_id,
-        number,
-        status,
-        reason,
-        service_level,
-        origin_city,
-        destination_city,
-        destination_country,
-        eta,
-        last_event_at,
-        tenant_name,
-        carrier_name,
-    ) in rows:
-        step = tracking.next_step(status, reason)
-        results[number] = TrackingResult(
-            number=number,
-            outcome=FOUND,
-            status=status,
-            reason=reason,
-            next_step=step.value if step else "",
-            carrier=carrier_name or tenant_name,
-            service_level=service_level,
-            origin_city=origin_city,
-            destination_city=destination_city,
-            destination_country=destination_country,
-            eta=None if status in _FINAL else eta,
-            last_update=last_event_at,
-            events=by_id[shipment_id],
+    query = (
+        select(
+            *_SHIPMENT_COLUMNS,
+            Tenant.name,
+            Carrier.name,
+            TrackingEvent.occurred_at,
+            TrackingEvent.status,
+            TrackingEvent.reason,
+            TrackingEvent.city,
+            TrackingEvent.country,
         )
+        .join(Tenant, Tenant.id == Shipment.tenant_id)
+        .join(CarrierAccount, CarrierAccount.id == Shipment.carrier_account_id, isouter=True)
+        .join(Carrier, Carrier.id == CarrierAccount.carrier_id, isouter=True)
+        .join(TrackingEvent, TrackingEvent.shipment_id == Shipment.id, isouter=True)
+        .where(Shipment.tracking_number.in_(numbers))  # type: ignore[attr-defined]
+        .order_by(
+            Shipment.id,
+            TrackingEvent.occurred_at.desc(),  # type: ignore[union-attr]
+            TrackingEvent.recorded_at.desc(),  # type: ignore[union-attr]
+        )
+    )
+    with read_only() as connection:
+        rows = connection.execute(query).all()
+    results: dict[str, TrackingResult] = {}
+    for row in rows:
+        (_, number, status, reason, service_level, origin_city, destination_city,
+         destination_country, eta, last_event_at, tenant_name, carrier_name,
+         occurred_at, event_status, event_reason, city, country) = row  # fmt: skip
+        result = results.get(number)
+        if result is None:
+            step = tracking.next_step(status, reason)
+            result = results[number] = TrackingResult(
+                number=number,
+                outcome=FOUND,
+                status=status,
+                reason=reason,
+                next_step=step.value if step else "",
+                carrier=carrier_name or tenant_name,
+                service_level=service_level,
+                origin_city=origin_city,
+                destination_city=destination_city,
+                destination_country=destination_country,
+                eta=None if status in _FINAL else eta,
+                last_update=last_event_at,
+                events=[],
+            )
+        if occurred_at is not None:  # a shipment without events still has its row
+            result.events.append(
+                TimelineEntry(
+                    occurred_at=occurred_at,
+                    local_time=tracking.local_time(occurred_at, country or "HK"),
+                    status=event_status,
+                    reason=event_reason,
+                    city=city,
+                    country=country,
+                )
+            )
     return results
 
 
