@@ -22,7 +22,9 @@ async def carrier_webhook(request: Request) -> JSONResponse:
     declared = request.headers.get("content-length", "0")
     if not declared.isdigit() or int(declared) > carrier_push.MAX_PUSH_BYTES:
         return JSONResponse({"error": "too_large"}, status_code=413)
-    body = await request.body()
+    body = await _read_at_most(request, carrier_push.MAX_PUSH_BYTES)
+    if body is None:  # no (or a false) Content-Length: counted while reading, never all in memory
+        return JSONResponse({"error": "too_large"}, status_code=413)
     try:
         received = await run_in_threadpool(
             carrier_push.receive,
@@ -43,6 +45,18 @@ async def carrier_webhook(request: Request) -> JSONResponse:
         except Exception:  # the broker is down: the row is stored, the reconciler will enqueue it
             logger.warning("could not enqueue push %s; the reconciler will", received.inbox_id)
     return JSONResponse({"received": True, "duplicate": received.duplicate}, status_code=202)
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None as soon as it grows past `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 routes = [Route("/webhooks/carriers/{carrier}/{tenant}", carrier_webhook, methods=["POST"])]

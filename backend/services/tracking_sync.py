@@ -21,6 +21,7 @@ from sqlmodel import select
 from backend.cache import get_redis
 from backend.config import get_settings
 from backend.db import session_scope
+from backend.domain import poll_cadence
 from backend.domain.statuses import FINAL_SHIPMENT_STATUSES
 from backend.integrations.carriers import registry
 from backend.integrations.carriers.base import (
@@ -40,6 +41,10 @@ from backend.services.circuit_breaker import CircuitBreaker
 LEASE = timedelta(minutes=2)  # a handed-out batch is not handed out again before this
 BREAKER_RETRY = timedelta(seconds=30)
 MAX_TOKEN_WAIT_SECONDS = 20.0
+# No burst: requests go out at most one every 1/rate seconds. A bucket holding a second's worth
+# would, after a lull, send a second's worth at once and another in the same second (19 or 20
+# within one second at 10/s), past a limit that a carrier counts over any sliding second.
+TOKEN_CAPACITY = 1.0
 _FINAL = [s.value for s in FINAL_SHIPMENT_STATUSES]
 
 
@@ -171,24 +176,32 @@ def sync_batch(
         _postpone(shipment_ids, BREAKER_RETRY)
         result.outcome = "breaker_open"
         return result
-    owned_client = client is None
-    client = client or httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))
-    try:
-        if ctx.adapter.capabilities.polls:
-            return _poll(ctx, numbers, client, breaker, metrics, result)
-        return _subscribe(ctx, numbers, shipment_ids, client, breaker, metrics, result)
-    finally:
-        if owned_client:
-            client.close()
+    client = client or _process_client()
+    if ctx.adapter.capabilities.polls:
+        return _poll(ctx, numbers, shipment_ids, client, breaker, metrics, result)
+    return _subscribe(ctx, numbers, shipment_ids, client, breaker, metrics, result)
+
+
+_client: httpx.Client | None = None
+
+
+def _process_client() -> httpx.Client:
+    """One client per worker process, made on first use (after the fork): carriers' connections
+    are kept alive between batches, and its TLS context is built once, not for every batch
+    (tens of milliseconds of CPU each time)."""
+    global _client
+    if _client is None:
+        _client = httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))
+    return _client
 
 
 def _take_token(ctx: AccountContext) -> bool:
     bucket = TokenBucket(get_redis())
     rate = ctx.rate_per_second
-    return bucket.acquire(str(ctx.account_id), rate, max(rate, 1.0), MAX_TOKEN_WAIT_SECONDS)
+    return bucket.acquire(str(ctx.account_id), rate, TOKEN_CAPACITY, MAX_TOKEN_WAIT_SECONDS)
 
 
-def _poll(ctx, numbers, client, breaker, metrics, result: SyncOutcome) -> SyncOutcome:
+def _poll(ctx, numbers, shipment_ids, client, breaker, metrics, result: SyncOutcome) -> SyncOutcome:
     key = str(ctx.account_id)
     if not _take_token(ctx):
         result.outcome = "no_token"  # the caller retries; the lease keeps the batch ours meanwhile
@@ -216,8 +229,31 @@ def _poll(ctx, numbers, client, breaker, metrics, result: SyncOutcome) -> SyncOu
     result.applied = shipment_events.apply_events(
         ctx.tenant_id, ctx.carrier_slug, events, source="poll", carrier_account_id=ctx.account_id
     )
+    quiet = {answer.tracking_number for answer in answers if not answer.events}
+    if quiet:
+        _reschedule_quiet(shipment_ids, quiet)
     _touch_account(ctx.account_id)
     return result
+
+
+def _reschedule_quiet(shipment_ids: list[UUID], numbers: set[str]) -> None:
+    """Parcels the answer said nothing about (not found yet, left out, unreadable) wait for their
+    usual cadence; apply_events never touched them, so they would come back when the lease ends,
+    and numbers a carrier does not know would spend its limit every two minutes."""
+    now, unit = utcnow(), get_settings().tracking_poll_unit_seconds
+    with session_scope() as db:
+        shipments = db.exec(
+            select(Shipment)
+            .where(Shipment.id.in_(shipment_ids))  # type: ignore[attr-defined]
+            .order_by(Shipment.id)  # the lock order of apply_events: no deadlock between them
+            .with_for_update()
+        )
+        for shipment in shipments:
+            if (shipment.carrier_reference or shipment.tracking_number) in numbers:
+                shipment.next_poll_at = poll_cadence.next_poll_at(
+                    shipment.status, shipment.last_event_at, now, unit
+                )
+                db.add(shipment)
 
 
 def _subscribe(
