@@ -6,7 +6,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from backend.jobs.celery_app import celery_app
-from backend.services import carrier_push, tracking_sync
+from backend.services import carrier_push, tracking_sync, webhook_inbox
 
 RETRY_OUTCOMES = {"rate_limited", "no_token", "unavailable"}
 # Batches wait below everything else on the tracking queue (with Redis, 0 is the highest
@@ -62,7 +62,7 @@ def apply_carrier_push(self, inbox_id: str) -> bool:
 @celery_app.task(name="waybill.webhooks.reconcile_carrier_inbox", ignore_result=True)
 def reconcile_carrier_inbox() -> int:
     """Re-enqueue pushes stored but never applied (a Redis restart loses queued messages)."""
-    stale = carrier_push.stale_inbox_ids()
+    stale = webhook_inbox.stale_ids("carrier")
     for inbox_id in stale:
         apply_carrier_push.apply_async(args=[str(inbox_id)], queue="webhooks")
     return len(stale)

@@ -2,9 +2,13 @@
 
 Raw headers and body go in before anything else happens, unique per (kind,
 provider, tenant, event id), so a re-delivery is a no-op and a crash loses nothing.
-A worker claims a row with a row lock (SKIP LOCKED: two workers never apply one
-event at once), re-verifies the stored bytes, applies, and records the outcome;
-failures keep their error for the retry and for staff, who can replay any row.
+A worker claims a row (counting the attempt; a row another worker is claiming at that
+moment is skipped), re-verifies the stored bytes, applies, and records the outcome;
+failures keep their error for the retry and for staff, who can replay any row. Two
+workers can still hold one event at once (a redelivery while the first is slow):
+applying is safe twice, because the payment or shipment row is locked while the event
+is applied and states only move forward, and an outcome never turns an applied row
+back into a failed one.
 """
 
 from __future__ import annotations
@@ -129,9 +133,13 @@ def finish(
     inbox_id: UUID, state: WebhookState, error: str = "", subject_id: UUID | None = None
 ) -> None:
     with session_scope() as db:
-        row = db.get(WebhookInbox, inbox_id)
+        row = db.exec(
+            select(WebhookInbox).where(WebhookInbox.id == inbox_id).with_for_update()
+        ).first()
         if row is None:
             return
+        if row.state == WebhookState.PROCESSED.value and state is not WebhookState.PROCESSED:
+            return  # another worker applied it meanwhile: its outcome stands
         row.state, row.last_error = state.value, error[:2000]
         if subject_id is not None:
             row.subject_id = subject_id

@@ -21,6 +21,7 @@ from backend.db import session_scope
 from backend.domain.statuses import ShipmentStatus as S
 from backend.domain.statuses import WebhookState
 from backend.integrations.carriers.swiftlink.adapter import sign
+from backend.jobs.celery_app import celery_app
 from backend.models import Shipment, TrackingEvent, WebhookInbox
 from backend.services import carrier_push
 from backend.services.secrets import put_secret
@@ -69,7 +70,7 @@ def world(clean_db, monkeypatch) -> Iterator[World]:
     factories.make_tracking_events(shipment, [{"status": "picked_up"}, {"status": "in_transit"}])
     sent: list[tuple] = []
     monkeypatch.setattr(
-        carrier_webhooks.celery_app,
+        celery_app,
         "send_task",
         lambda name, args=None, **options: sent.append((name, args, options.get("queue"))),
     )
