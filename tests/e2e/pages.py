@@ -23,6 +23,19 @@ def sign_in_member(page: Page, email: str, password: str) -> None:
     expect(page.get_by_test_id("signed-in-as")).to_be_visible()
 
 
+def sign_up_member(page: Page, email: str, display_name: str, password: str) -> None:
+    """Open an account at /signup; the new member is signed in afterwards."""
+    page.goto("/signup")
+    wait_hydrated(page)
+    page.fill("#email", email)
+    page.fill("#display_name", display_name)
+    page.fill("#phone", "9876 5432")
+    page.fill("#password", password)
+    page.fill("#password_confirm", password)
+    page.click("[data-testid=submit]")
+    expect(page.get_by_test_id("signed-in-as")).to_contain_text(display_name)
+
+
 def sign_in_staff(page: Page, email: str, password: str) -> None:
     sign_in(page, "/staff/signin", email, password)
     expect(page.get_by_test_id("staff-identity")).to_be_visible()

@@ -8,21 +8,12 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from backend.services.demo_data import MEMBER_LOGIN
-from tests.e2e.pages import sign_in, sign_in_member, wait_hydrated
+from tests.e2e.pages import sign_in, sign_in_member, sign_up_member, wait_hydrated
 
 
 def test_member_signs_up_signs_out_and_signs_in_again(page: Page):
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
-    page.goto("/signup")
-    wait_hydrated(page)
-    page.fill("#email", email)
-    page.fill("#display_name", "Chan Siu Ming")
-    page.fill("#phone", "9876 5432")
-    page.fill("#password", "harbour-lights-42")
-    page.fill("#password_confirm", "harbour-lights-42")
-    page.click("[data-testid=submit]")
-
-    expect(page.get_by_test_id("signed-in-as")).to_contain_text("Chan Siu Ming")
+    sign_up_member(page, email, "Chan Siu Ming", "harbour-lights-42")
     expect(page.get_by_test_id("welcome")).to_contain_text("Chan Siu Ming")
     cookies = {c["name"]: c for c in page.context.cookies()}
     session_cookie = cookies["wb_portal_session"]
