@@ -18,6 +18,11 @@ class Settings(BaseSettings):
         env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
     )
 
+    # Database connections kept per process (the app's 5 workers, each Celery process): with
+    # PostgreSQL's usual max_connections of 100, 5 workers x (10 + 5) stay within it.
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+
     # Unset URLs mean: start embedded PostgreSQL / Redis under data_dir.
     database_url: str | None = None
     redis_url: str | None = None

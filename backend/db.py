@@ -33,11 +33,16 @@ def database_url() -> str:
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
     """One pooled engine per process, created on first use (never at import time)."""
+    settings = get_settings()
     return create_engine(
         database_url(),
         pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=10,
+        # Connections kept open per process. Past pool_size, each extra connection is opened
+        # for one request and closed after it: under load that churn (a PostgreSQL backend
+        # started per request) costs more than the request, so the pool is sized for the
+        # thread pool's usual concurrency rather than the minimum.
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
         connect_args={"connect_timeout": 5},
     )
 
@@ -55,11 +60,11 @@ def session_scope() -> Iterator[Session]:
 
 
 @contextmanager
-def read_only() -> Iterator[Connection]:
-    """A connection for reads that need no transaction (public lookups on the hot path).
+def autocommit() -> Iterator[Connection]:
+    """A connection whose every statement commits by itself, for hot paths of one statement
+    each (a public lookup, storing a webhook): no BEGIN and COMMIT round trips around it.
 
-    Autocommit: each statement is its own snapshot, and no BEGIN and COMMIT round trips are
-    paid around it. Use session_scope() for anything that writes or must read consistently.
+    Use session_scope() for anything that needs several statements to hold together.
     """
     with get_engine().connect() as connection:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")

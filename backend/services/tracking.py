@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from backend.cache import get_redis
 from backend.config import get_settings
-from backend.db import read_only, session_scope
+from backend.db import autocommit, session_scope
 from backend.domain import tracking
 from backend.domain.statuses import ShipmentStatus
 from backend.models import Carrier, CarrierAccount, Shipment, Tenant, TrackingEvent
@@ -180,7 +180,7 @@ def _load(numbers: list[str]) -> dict[str, TrackingResult]:
             TrackingEvent.recorded_at.desc(),  # type: ignore[union-attr]
         )
     )
-    with read_only() as connection:
+    with autocommit() as connection:
         rows = connection.execute(query).all()
     results: dict[str, TrackingResult] = {}
     for row in rows:

@@ -21,7 +21,7 @@ from uuid import UUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import select
 
-from backend.db import session_scope
+from backend.db import autocommit, session_scope
 from backend.domain.ids import new_id
 from backend.domain.statuses import WebhookState
 from backend.models import WebhookInbox
@@ -70,10 +70,14 @@ def store(
     headers: dict[str, str],
     body: bytes,
 ) -> Stored:
-    """Insert one delivery unless the same event is already in; say which happened."""
+    """Insert one delivery unless the same event is already in; say which happened.
+
+    Two single statements on an autocommit connection: this runs for every delivery, before
+    the provider gets its answer, and the insert is atomic on its own.
+    """
     event_id = event_id[:200]
-    with session_scope() as db:
-        row_id = db.execute(
+    with autocommit() as connection:
+        row_id = connection.execute(
             insert(WebhookInbox)
             .values(
                 id=new_id(),
@@ -94,14 +98,14 @@ def store(
         ).scalar()
         if row_id is not None:
             return Stored(row_id, duplicate=False)
-        existing = db.exec(
+        existing = connection.execute(
             select(WebhookInbox.id).where(
                 WebhookInbox.kind == kind,
                 WebhookInbox.provider == provider,
                 WebhookInbox.tenant_id == tenant_id,
                 WebhookInbox.event_id == event_id,
             )
-        ).one()
+        ).scalar_one()
         return Stored(existing, duplicate=True)
 
 
