@@ -69,9 +69,18 @@ def migrated_db(test_urls: dict[str, str]) -> str:
 
 @pytest.fixture
 def clean_db(migrated_db: str) -> Iterator[None]:
-    """An empty schema for each test that writes."""
+    """An empty schema for each test that writes (and no per-process cache of the old one)."""
     _truncate_all()
+    _forget_cached_rows()
     yield
+
+
+def _forget_cached_rows() -> None:
+    from backend.services import payment_accounts, pricing, tenants
+
+    tenants._ids.clear()
+    payment_accounts.forget_opened_accounts()
+    pricing._cache.clear()
 
 
 def _truncate_all() -> None:

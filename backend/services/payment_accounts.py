@@ -6,6 +6,8 @@ under the scope `payments:<provider>` and opened only for the call that needs th
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -46,27 +48,50 @@ def enabled_providers(tenant_id: UUID) -> list[ProviderChoice]:
     return choices
 
 
+# Every webhook needs its tenant's account opened (a read and a key unwrap): kept this long per
+# process for that path. A delivery the kept account refuses is checked again with the account
+# read afresh, so a rotated webhook secret works at once in every process.
+ACCOUNT_CACHE_SECONDS = 30.0
+_opened: dict[tuple[UUID, str], tuple[float, bool, ProviderAccount]] = {}
+_opened_lock = threading.Lock()
+
+
 def provider_account(
-    tenant_id: UUID, provider: str, *, enabled_only: bool = False
+    tenant_id: UUID, provider: str, *, enabled_only: bool = False, recent_ok: bool = False
 ) -> ProviderAccount:
-    """The account with its secrets opened; NotFound when the tenant has none (or it is off)."""
-    with session_scope() as db:
-        row = db.exec(
-            select(PaymentProviderAccount).where(
-                PaymentProviderAccount.tenant_id == tenant_id,
-                PaymentProviderAccount.provider == provider,
-            )
-        ).first()
-    if row is None or (enabled_only and not row.enabled):
+    """The account with its secrets opened; NotFound when the tenant has none (or it is off).
+
+    recent_ok: an account this process opened within ACCOUNT_CACHE_SECONDS will do (the
+    webhook hot path). Checkout, refunds and reconcilers always read it afresh.
+    """
+    key = (tenant_id, provider)
+    with _opened_lock:
+        cached = _opened.get(key)
+    if not recent_ok or cached is None or time.monotonic() - cached[0] > ACCOUNT_CACHE_SECONDS:
+        with session_scope() as db:
+            row = db.exec(
+                select(PaymentProviderAccount).where(
+                    PaymentProviderAccount.tenant_id == tenant_id,
+                    PaymentProviderAccount.provider == provider,
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"no {provider} account for this tenant")
+            opened = secrets.open_scope(db, tenant_id, secret_scope(provider))
+            account = ProviderAccount(provider, row.api_base, dict(row.settings), opened)
+            cached = (time.monotonic(), row.enabled, account)
+        with _opened_lock:
+            _opened[key] = cached
+    _, enabled, account = cached
+    if enabled_only and not enabled:
         raise NotFound(f"no {provider} account for this tenant")
-    scope = secret_scope(provider)
-    opened = {
-        name: secrets.get_secret(tenant_id, scope, name) or ""
-        for name in secrets.secret_names(tenant_id, scope)
-    }
-    return ProviderAccount(
-        provider=provider, api_base=row.api_base, settings=dict(row.settings), secrets=opened
-    )
+    return account
+
+
+def forget_opened_accounts() -> None:
+    """Drop the opened accounts of this process (after a change here, and between tests)."""
+    with _opened_lock:
+        _opened.clear()
 
 
 def save_provider_account(
@@ -100,3 +125,4 @@ def save_provider_account(
     db.add(row)
     for name, value in secret_values.items():
         secrets.put_secret(tenant_id, secret_scope(provider), name, value, db)
+    forget_opened_accounts()

@@ -127,3 +127,17 @@ def secret_names(tenant_id: UUID, scope: str) -> list[str]:
                 )
             )
         )
+
+
+def open_scope(db: Session, tenant_id: UUID, scope: str) -> dict[str, str]:
+    """Every secret of a scope, opened with one read and one unwrap of the tenant's data key."""
+    rows = db.exec(
+        select(TenantSecret).where(TenantSecret.tenant_id == tenant_id, TenantSecret.scope == scope)
+    ).all()
+    if not rows:
+        return {}
+    _, key = _data_key(db, tenant_id)
+    return {
+        row.name: _open(key, row.ciphertext, _aad(tenant_id, scope, row.name)).decode()
+        for row in rows
+    }

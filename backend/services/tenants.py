@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from uuid import UUID
 
@@ -66,6 +67,25 @@ def tenant_id(slug: str) -> UUID:
         found = db.exec(select(Tenant.id).where(Tenant.slug == slug, Tenant.is_active)).first()
     if found is None:
         raise NotFound(f"no tenant {slug!r}")
+    return found
+
+
+_ids: dict[str, tuple[float, UUID]] = {}
+TENANT_ID_CACHE_SECONDS = 30.0
+
+
+def cached_tenant_id(slug: str) -> UUID:
+    """tenant_id() remembered for a while per process, for hot paths (every webhook names one).
+
+    A tenant switched off stops being found here within TENANT_ID_CACHE_SECONDS.
+    """
+    hit = _ids.get(slug)
+    if hit is not None and time.monotonic() - hit[0] < TENANT_ID_CACHE_SECONDS:
+        return hit[1]
+    found = tenant_id(slug)
+    if len(_ids) > 1000:  # slugs come from URLs: never let strangers grow this without bound
+        _ids.clear()
+    _ids[slug] = (time.monotonic(), found)
     return found
 
 

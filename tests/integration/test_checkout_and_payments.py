@@ -34,6 +34,7 @@ from backend.services import (
     payment_webhooks,
     pricing,
     refunds,
+    secrets,
 )
 from backend.services.demo_commerce import HARBOUR_RATES
 from backend.services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -251,6 +252,21 @@ def test_a_forged_or_foreign_webhook_is_refused_and_nothing_is_stored(shop):
         deliver("no-such-tenant", body)
     with session_scope() as db:
         assert db.exec(select(WebhookInbox)).all() == []
+
+
+def test_a_rotated_webhook_secret_works_at_once_in_a_process_that_kept_the_old_one(shop):
+    tenant, _, _ = shop
+    _, payment = paid_checkout(tenant)
+    ref = payment.provider_reference
+    assert deliver(tenant.slug, event_body("evt-old-key", ref=ref, status="pending")).new_inbox_ids
+    # Rotated by another process: this one's kept account still holds the old secret.
+    secrets.put_secret(
+        tenant.id, payment_accounts.secret_scope("adyen"), "webhook_secret", "whsec-b"
+    )
+    rotated = deliver(tenant.slug, event_body("evt-new-key", ref=ref, status="pending"), "whsec-b")
+    assert len(rotated.new_inbox_ids) == 1
+    with pytest.raises(WebhookRejected):  # and the old secret stops working
+        deliver(tenant.slug, event_body("evt-stale", ref=ref, status="pending"), SECRET)
 
 
 def test_the_same_event_applied_by_many_workers_at_once_is_applied_once(shop):
