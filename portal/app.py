@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from backend.api.app import build_api
+from backend.gc_freeze import freeze_startup_objects
 from portal import routes
 from portal.errors import backend_exception_handler
 from portal.live import live_route
@@ -39,6 +40,8 @@ app = rx.App(
     stylesheets=["/styles.css"],
     backend_exception_handler=backend_exception_handler,
 )
+# Runs in each backend worker once the app is built (a plain function: called at start-up).
+app.register_lifespan_task(freeze_startup_objects)
 
 app.add_page(
     home_page,

@@ -7,9 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_process_init
 from kombu import Queue
 
 from backend import cache
+from backend.gc_freeze import freeze_startup_objects
 
 QUEUES = ("webhooks", "tracking", "ingest", "reports", "default")
 DEFAULT_QUEUE = "default"
@@ -138,3 +140,9 @@ def _forget_connections() -> None:
 # Resolved when the configuration is first read (a worker starting, a first send), never on
 # import, so importing backend code does not start an embedded Redis.
 celery_app.add_defaults(lambda: celery_settings(cache.redis_url()))
+
+
+@worker_process_init.connect
+def _freeze_after_fork(**_: Any) -> None:
+    # Each prefork child starts with the parent's app and task modules: out of the collector.
+    freeze_startup_objects()
