@@ -30,3 +30,8 @@ stop:
 
 clean: stop
 	rm -rf .data .web .states
+
+# Tracking benchmark (bench/README.md): loads 1M shipments / 10M events once, then measures.
+.PHONY: bench
+bench: bootstrap browser
+	.venv/bin/python -m bench.load_tracking_data --if-missing && .venv/bin/python -m bench.tracking_api
