@@ -56,6 +56,15 @@ _opened: dict[tuple[UUID, str], tuple[float, bool, ProviderAccount]] = {}
 _opened_lock = threading.Lock()
 
 
+def _account_row(db: Session, tenant_id: UUID, provider: str) -> PaymentProviderAccount | None:
+    return db.exec(
+        select(PaymentProviderAccount).where(
+            PaymentProviderAccount.tenant_id == tenant_id,
+            PaymentProviderAccount.provider == provider,
+        )
+    ).first()
+
+
 def provider_account(
     tenant_id: UUID, provider: str, *, enabled_only: bool = False, recent_ok: bool = False
 ) -> ProviderAccount:
@@ -69,12 +78,7 @@ def provider_account(
         cached = _opened.get(key)
     if not recent_ok or cached is None or time.monotonic() - cached[0] > ACCOUNT_CACHE_SECONDS:
         with session_scope() as db:
-            row = db.exec(
-                select(PaymentProviderAccount).where(
-                    PaymentProviderAccount.tenant_id == tenant_id,
-                    PaymentProviderAccount.provider == provider,
-                )
-            ).first()
+            row = _account_row(db, tenant_id, provider)
             if row is None:
                 raise NotFound(f"no {provider} account for this tenant")
             opened = secrets.open_scope(db, tenant_id, secret_scope(provider))
@@ -107,12 +111,7 @@ def save_provider_account(
 ) -> None:
     """Create or replace a tenant's account with a provider (admin pages and the demo)."""
     registry.get_adapter(provider)  # a provider we cannot speak to is refused here
-    row = db.exec(
-        select(PaymentProviderAccount).where(
-            PaymentProviderAccount.tenant_id == tenant_id,
-            PaymentProviderAccount.provider == provider,
-        )
-    ).first()
+    row = _account_row(db, tenant_id, provider)
     if row is None:
         row = PaymentProviderAccount(tenant_id=tenant_id, provider=provider, api_base=api_base)
     row.api_base, row.settings, row.enabled, row.position = (
