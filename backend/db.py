@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine
 from sqlmodel import Session
 
@@ -68,6 +69,28 @@ def autocommit() -> Iterator[Connection]:
     """
     with get_engine().connect() as connection:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def driver_autocommit() -> Iterator[psycopg.Connection]:
+    """The pool's psycopg connection itself, in autocommit mode, for the hottest one-statement
+    reads (a public tracking lookup) whose SQL is compiled once: there SQLAlchemy's work per
+    execution (cache key, statement context, result metadata) cost more than the query did.
+
+    Rows come back as psycopg makes them, without SQLAlchemy's result types: use it only for
+    columns of plain types. Everything else goes through autocommit() or session_scope().
+    """
+    pooled = get_engine().raw_connection()  # checked out (and pinged) like any other
+    driver: psycopg.Connection = pooled.driver_connection  # type: ignore[assignment]
+    try:
+        driver.autocommit = True
+        yield driver
+    finally:
+        if driver.broken or driver.closed:
+            pooled.invalidate()  # never hand a dead connection to the next request
+        else:
+            driver.autocommit = False  # as the pool's other users expect it
+        pooled.close()
 
 
 def reset_engine() -> None:

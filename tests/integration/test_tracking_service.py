@@ -144,6 +144,15 @@ def test_the_timeline_is_newest_first_with_local_times(world):
     assert newest.local_time.hour == (START.hour + 12 + 8) % 24
 
 
+def test_one_number_and_a_batch_give_the_same_results(world):
+    # One number and several are looked up by two statements (`=` and `= ANY`): they must agree.
+    numbers = [world.failed.tracking_number, world.delivered.tracking_number, PARTNER_NUMBER]
+    together = tracking.lookup(numbers, client=CLIENT)
+    one_by_one = [tracking.lookup([number], client=CLIENT)[0] for number in numbers]
+    assert together == one_by_one
+    assert [len(r.events) for r in together] == [3, 3, 0]
+
+
 def test_a_delivered_parcel_has_no_eta_and_no_next_step(world):
     (result,) = tracking.lookup([world.delivered.tracking_number], client=CLIENT)
     assert (result.status, result.eta, result.next_step) == ("delivered", None, "")
