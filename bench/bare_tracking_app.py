@@ -12,18 +12,13 @@ product's endpoint would cost if it were nothing but its queries.
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from backend.domain import tracking, tracking_number
+from bench.bare_common import bare_app, bare_pool
 
 SHIPMENT_QUERY = """
 SELECT shipment.*, tenant.name AS tenant_name, carrier.name AS carrier_name
@@ -55,13 +50,7 @@ STATUS_LABELS = {
     "unknown": "Status unclear",
 }
 
-pool = AsyncConnectionPool(
-    os.environ.get("BARE_DATABASE_URL", ""),
-    min_size=int(os.environ.get("BARE_POOL_MIN", "4")),
-    max_size=int(os.environ.get("BARE_POOL_MAX", "10")),
-    kwargs={"row_factory": dict_row, "autocommit": True},
-    open=False,
-)
+pool = bare_pool(row_factory=dict_row)
 
 
 def _iso(value) -> str | None:
@@ -111,23 +100,9 @@ async def track_one(request: Request) -> JSONResponse:
     return JSONResponse(_result(shipment, events))
 
 
-async def healthz(_: Request) -> JSONResponse:
-    async with pool.connection() as conn:
-        await conn.execute("SELECT 1")
-    return JSONResponse({"status": "ok"})
-
-
-@asynccontextmanager
-async def lifespan(_: Starlette) -> AsyncIterator[None]:
-    await pool.open(wait=True)
-    yield
-    await pool.close()
-
-
-app = Starlette(
-    routes=[
+app = bare_app(
+    [
         Route("/api/v1/tracking/{number}", track_one, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
     ],
-    lifespan=lifespan,
+    pool,
 )

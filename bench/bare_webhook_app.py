@@ -24,17 +24,15 @@ import hmac
 import json
 import os
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from uuid6 import uuid7
+
+from bench.bare_common import bare_app, bare_pool
 
 MAX_BODY = 256 * 1024  # backend.integrations.payments.base.MAX_WEBHOOK_BYTES
 TOLERANCE = timedelta(hours=72)  # backend.integrations.payments.checkout.webhooks
@@ -56,13 +54,7 @@ ACCOUNTS: dict[str, tuple[str, bytes]] = {
     for slug, account in json.loads(os.environ.get("BARE_WEBHOOK_ACCOUNTS", "{}")).items()
 }
 
-pool = AsyncConnectionPool(
-    os.environ.get("BARE_DATABASE_URL", ""),
-    min_size=int(os.environ.get("BARE_POOL_MIN", "4")),
-    max_size=int(os.environ.get("BARE_POOL_MAX", "10")),
-    kwargs={"autocommit": True},
-    open=False,
-)
+pool = bare_pool()
 
 
 def _rejected(reason: str) -> JSONResponse:
@@ -122,23 +114,9 @@ async def checkout_webhook(request: Request) -> Response:
     return Response(b"", status_code=200, media_type="text/plain")
 
 
-async def healthz(_: Request) -> JSONResponse:
-    async with pool.connection() as conn:
-        await conn.execute("SELECT 1")
-    return JSONResponse({"status": "ok"})
-
-
-@asynccontextmanager
-async def lifespan(_: Starlette) -> AsyncIterator[None]:
-    await pool.open(wait=True)
-    yield
-    await pool.close()
-
-
-app = Starlette(
-    routes=[
+app = bare_app(
+    [
         Route("/webhooks/payments/checkout/{tenant}", checkout_webhook, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
     ],
-    lifespan=lifespan,
+    pool,
 )

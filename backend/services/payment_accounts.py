@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from uuid import UUID
 
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from backend.db import session_scope
@@ -124,4 +125,6 @@ def save_provider_account(
     db.add(row)
     for name, value in secret_values.items():
         secrets.put_secret(tenant_id, secret_scope(provider), name, value, db)
-    forget_opened_accounts()
+    # Forgotten once the change is committed, not before: a delivery handled in between would
+    # otherwise open the old account again and keep it for ACCOUNT_CACHE_SECONDS.
+    event.listen(db, "after_commit", lambda _session: forget_opened_accounts(), once=True)

@@ -269,6 +269,25 @@ def test_a_rotated_webhook_secret_works_at_once_in_a_process_that_kept_the_old_o
         deliver(tenant.slug, event_body("evt-stale", ref=ref, status="pending"), SECRET)
 
 
+def test_an_account_saved_here_is_read_afresh_once_the_change_is_committed(shop):
+    tenant, _, _ = shop
+    opened = payment_accounts.provider_account(tenant.id, "adyen", recent_ok=True)
+    with session_scope() as db:
+        payment_accounts.save_provider_account(
+            db,
+            tenant.id,
+            "adyen",
+            api_base="http://fake-moved.invalid",
+            settings={},
+            secret_values={"webhook_secret": "whsec-c"},
+        )
+        # Not committed yet: what a delivery opens meanwhile is the old account, kept as
+        # before; forgetting it now would let that old account be kept once more.
+        assert payment_accounts.provider_account(tenant.id, "adyen", recent_ok=True) is opened
+    fresh = payment_accounts.provider_account(tenant.id, "adyen", recent_ok=True)
+    assert fresh.api_base == "http://fake-moved.invalid"
+
+
 def test_the_same_event_applied_by_many_workers_at_once_is_applied_once(shop):
     tenant, _, _ = shop
     placed, payment = paid_checkout(tenant)
