@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 import psycopg
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Engine, create_engine
 from sqlmodel import Session
 
 from backend.config import get_settings
@@ -61,24 +61,15 @@ def session_scope() -> Iterator[Session]:
 
 
 @contextmanager
-def autocommit() -> Iterator[Connection]:
-    """A connection whose every statement commits by itself, for hot paths of one statement
-    each (a public lookup, storing a webhook): no BEGIN and COMMIT round trips around it.
-
-    Use session_scope() for anything that needs several statements to hold together.
-    """
-    with get_engine().connect() as connection:
-        yield connection.execution_options(isolation_level="AUTOCOMMIT")
-
-
-@contextmanager
 def driver_autocommit() -> Iterator[psycopg.Connection]:
-    """The pool's psycopg connection itself, in autocommit mode, for the hottest one-statement
-    reads (a public tracking lookup) whose SQL is compiled once: there SQLAlchemy's work per
-    execution (cache key, statement context, result metadata) cost more than the query did.
+    """The pool's psycopg connection itself, in autocommit mode, for the hot paths of single
+    statements compiled once (a public tracking lookup, storing a webhook): no BEGIN and
+    COMMIT round trips, and none of SQLAlchemy's work per execution (cache key, statement
+    context, result metadata), which cost more than the query did.
 
-    Rows come back as psycopg makes them, without SQLAlchemy's result types: use it only for
-    columns of plain types. Everything else goes through autocommit() or session_scope().
+    Parameters and rows are psycopg's own, without SQLAlchemy's type processing (wrap JSONB
+    values in psycopg's Jsonb). Use session_scope() for anything that needs several
+    statements to hold together.
     """
     pooled = get_engine().raw_connection()  # checked out (and pinged) like any other
     driver: psycopg.Connection = pooled.driver_connection  # type: ignore[assignment]

@@ -16,12 +16,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from uuid import UUID
 
+from psycopg.types.json import Jsonb
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlmodel import select
 
-from backend.db import autocommit, session_scope
+from backend.db import driver_autocommit, session_scope
 from backend.domain.ids import new_id
 from backend.domain.statuses import WebhookState
 from backend.models import WebhookInbox
@@ -60,6 +64,32 @@ def kept_headers(headers: Mapping[str, str], prefixes: tuple[str, ...]) -> dict[
     }
 
 
+_STORED_COLUMNS = (
+    "id", "tenant_id", "kind", "provider", "event_id", "event_type", "headers", "body",
+    "state", "attempts", "last_error", "received_at",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _store_sql() -> tuple[str, str]:
+    """The insert that stores a delivery unless it is in already, and the look-up of the one
+    that is: compiled once from the model, run on the driver connection (prepared there)."""
+    stored = (
+        insert(WebhookInbox)
+        .values({column: bindparam(column) for column in _STORED_COLUMNS})
+        .on_conflict_do_nothing(constraint="webhook_event_once")
+        .returning(WebhookInbox.id)
+    )
+    existing = select(WebhookInbox.id).where(
+        WebhookInbox.kind == bindparam("kind"),
+        WebhookInbox.provider == bindparam("provider"),
+        WebhookInbox.tenant_id == bindparam("tenant_id"),
+        WebhookInbox.event_id == bindparam("event_id"),
+    )
+    dialect = psycopg_dialect()
+    return str(stored.compile(dialect=dialect)), str(existing.compile(dialect=dialect))
+
+
 def store(
     *,
     kind: str,
@@ -72,40 +102,29 @@ def store(
 ) -> Stored:
     """Insert one delivery unless the same event is already in; say which happened.
 
-    Two single statements on an autocommit connection: this runs for every delivery, before
-    the provider gets its answer, and the insert is atomic on its own.
+    Single statements on an autocommit driver connection: this runs for every delivery,
+    before the provider gets its answer, and the insert is atomic on its own.
     """
-    event_id = event_id[:200]
-    with autocommit() as connection:
-        row_id = connection.execute(
-            insert(WebhookInbox)
-            .values(
-                id=new_id(),
-                tenant_id=tenant_id,
-                kind=kind,
-                provider=provider,
-                event_id=event_id,
-                event_type=event_type[:100],
-                headers=headers,
-                body=body,
-                state=WebhookState.RECEIVED.value,
-                attempts=0,
-                last_error="",
-                received_at=utcnow(),
-            )
-            .on_conflict_do_nothing(constraint="webhook_event_once")
-            .returning(WebhookInbox.id)
-        ).scalar()
-        if row_id is not None:
-            return Stored(row_id, duplicate=False)
-        existing = connection.execute(
-            select(WebhookInbox.id).where(
-                WebhookInbox.kind == kind,
-                WebhookInbox.provider == provider,
-                WebhookInbox.tenant_id == tenant_id,
-                WebhookInbox.event_id == event_id,
-            )
-        ).scalar_one()
+    insert_sql, existing_sql = _store_sql()
+    row = {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "kind": kind,
+        "provider": provider,
+        "event_id": event_id[:200],
+        "event_type": event_type[:100],
+        "headers": Jsonb(headers),
+        "body": body,
+        "state": WebhookState.RECEIVED.value,
+        "attempts": 0,
+        "last_error": "",
+        "received_at": utcnow(),
+    }
+    with driver_autocommit() as connection:
+        inserted = connection.execute(insert_sql, row).fetchone()
+        if inserted is not None:
+            return Stored(inserted[0], duplicate=False)
+        (existing,) = connection.execute(existing_sql, row).fetchone()  # type: ignore[misc]
         return Stored(existing, duplicate=True)
 
 
