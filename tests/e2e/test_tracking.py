@@ -85,6 +85,25 @@ def test_recipient_details_need_the_right_phone_digits(page: Page):
     expect(card.get_by_test_id("recipient-address")).to_contain_text("23 Nathan Road")
 
 
+def test_a_shared_link_opened_after_a_search_shows_only_its_own_parcel(page: Page):
+    # The tab keeps its state from page to page: the last search's cards, with a recipient
+    # revealed, must not show on the next page while its own lookup is on its way.
+    page.goto(f"/track/{FAILED}")
+    card = result(page, FAILED)
+    card.get_by_test_id("verify-input").fill("5432")
+    card.get_by_test_id("verify-submit").click()
+    expect(card.get_by_test_id("recipient-name")).to_contain_text("Wong Tai Man")
+    track(page, f"{FAILED} {UNKNOWN} {MALFORMED}")
+    expect(page.get_by_test_id("track-result")).to_have_count(3)
+
+    page.goto(f"/track/{DELIVERED}")
+    page.wait_for_selector("[data-testid=track-result]")
+    # Read the moment the first card appears, before anything could replace it.
+    shown = page.locator("[data-testid=track-result]").all_inner_texts()
+    assert len(shown) == 1 and DELIVERED in shown[0], shown
+    assert "Wong Tai Man" not in page.content()
+
+
 def test_tracking_switches_language_statuses_and_next_steps_included(page: Page):
     page.goto(f"/track/{FAILED}")
     card = result(page, FAILED)

@@ -96,6 +96,9 @@ def _reveal_form(result: ResultView) -> rx.Component:
                         placeholder=t("verify_label"),
                         auto_complete="off",
                         max_length=20,
+                        # Wide enough for its placeholder, never wider than a phone's screen.
+                        width="18em",
+                        max_width="100%",
                         data_testid="verify-input",
                     ),
                     rx.button(
@@ -104,6 +107,7 @@ def _reveal_form(result: ResultView) -> rx.Component:
                         variant="outline",
                         data_testid="verify-submit",
                     ),
+                    wrap="wrap",
                 ),
                 rx.text(
                     result.verify_error,
@@ -218,7 +222,7 @@ def track_page() -> rx.Component:
             rx.heading(t("track_title"), size="7", as_="h1"),
             _search_form(),
             rx.vstack(
-                rx.foreach(TrackState.results, _result_card),
+                rx.foreach(TrackState.shown_results, _result_card),
                 spacing="4",
                 width="100%",
                 data_testid="track-results",

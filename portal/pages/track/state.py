@@ -81,7 +81,15 @@ def to_view(result: tracking.TrackingResult) -> ResultView:
 class TrackState(PortalState):
     query: str = ""
     results: list[ResultView] = []
+    # The page the results were looked up on. A tab keeps its state from page to page, so
+    # without this a shared link opened in the same tab first showed the last search's
+    # results (a revealed recipient included) until its own lookup answered.
+    results_path: str = ""
     form_error: str = ""
+
+    @rx.var(cache=False)
+    def shown_results(self) -> list[ResultView]:
+        return self.results if self.results_path == self.router.url.path else []
 
     @rx.event
     def set_query(self, value: str):
@@ -89,6 +97,7 @@ class TrackState(PortalState):
 
     async def _lookup(self, numbers: list[str]) -> None:
         self.form_error = ""
+        self.results_path = self.router.url.path
         try:
             found = await asyncio.to_thread(tracking.lookup, numbers, client=self._client_ip())
         except ValidationFailed as failure:
