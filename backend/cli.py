@@ -251,9 +251,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("bun is missing: run `make run` (it installs bun from npm)", file=sys.stderr)
         return 1
     env = child_env(urls)
-    # The demo moves faster than production: a poll "unit" of 2 s instead of 60 s, so that a
-    # parcel out for delivery is looked at every 10 s while a person watches it.
-    env.setdefault("TRACKING_POLL_UNIT_SECONDS", "2")
+    # The demo moves faster than production: a poll "unit" of 0.5 s instead of 60 s, so that a
+    # parcel in transit is looked at every 15 s (a new one every 30 s) while a person watches
+    # it, about as often as the sandbox carriers move their parcels (a step every 20 s).
+    env.setdefault("TRACKING_POLL_UNIT_SECONDS", "0.5")
     # The sandbox providers read the merchant accounts the demo data generated for them.
     env["SANDBOX_PSP_ACCOUNTS"] = str(sandbox_accounts_path())
     supervisor = Supervisor(env, settings.data_dir / "logs")

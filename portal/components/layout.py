@@ -65,6 +65,7 @@ def _account_links() -> rx.Component:
                 on_click=PortalState.sign_out,
                 variant="soft",
                 size="2",
+                class_name="header-button",
                 data_testid="sign-out",
             ),
             align="center",

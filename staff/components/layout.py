@@ -82,6 +82,7 @@ def staff_shell(*children: rx.Component) -> rx.Component:
                             on_click=StaffState.sign_out,
                             size="2",
                             variant="soft",
+                            class_name="header-button",
                             data_testid="sign-out",
                         ),
                         align="center",

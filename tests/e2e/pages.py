@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import re
+
+from playwright.sync_api import Locator, Page, expect
 
 
 def wait_hydrated(page: Page) -> None:
@@ -92,3 +94,22 @@ def pay_on_provider_page(page: Page, provider: str, action: str = "pay") -> None
         page.click("#wb-stripe-card-pay")
         return
     page.locator(f"[data-testid=psp-{action}]").click()
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    def channel(value: float) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(v) for v in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def text_contrast(locator: Locator) -> float:
+    """WCAG contrast ratio of an element's text against its own (opaque) background."""
+    colours = locator.evaluate(
+        "el => { const s = getComputedStyle(el); return [s.color, s.backgroundColor]; }"
+    )
+    text, background = (tuple(float(v) for v in re.findall(r"[\d.]+", c)[:3]) for c in colours)
+    lighter, darker = sorted((_luminance(text), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)

@@ -8,7 +8,13 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from backend.services.demo_data import MEMBER_LOGIN
-from tests.e2e.pages import sign_in, sign_in_member, sign_up_member, wait_hydrated
+from tests.e2e.pages import (
+    sign_in,
+    sign_in_member,
+    sign_up_member,
+    text_contrast,
+    wait_hydrated,
+)
 
 
 def test_member_signs_up_signs_out_and_signs_in_again(page: Page):
@@ -20,6 +26,7 @@ def test_member_signs_up_signs_out_and_signs_in_again(page: Page):
     assert session_cookie["httpOnly"] is True
     assert session_cookie["sameSite"] == "Lax"
 
+    assert text_contrast(page.get_by_test_id("sign-out")) >= 4.5  # WCAG AA on the brand bar
     page.get_by_test_id("sign-out").click()
     expect(page.get_by_test_id("signed-out")).to_be_visible()
     assert "wb_portal_session" not in {c["name"] for c in page.context.cookies()}

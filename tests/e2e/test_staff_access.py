@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from backend.services.demo_data import MEMBER_LOGIN, STAFF_LOGINS
-from tests.e2e.pages import sign_in, sign_in_staff, wait_hydrated
+from tests.e2e.pages import sign_in, sign_in_staff, text_contrast, wait_hydrated
 
 LOGIN = {login.email.split("@")[0]: login for login in STAFF_LOGINS}
 
@@ -71,6 +71,7 @@ def test_strangers_are_sent_to_the_staff_sign_in(page: Page):
 def test_staff_sign_out_ends_the_session(page: Page):
     agent = LOGIN["agent"]
     sign_in_staff(page, agent.email, agent.password)
+    assert text_contrast(page.get_by_test_id("sign-out")) >= 4.5  # WCAG AA on the dark bar
     page.get_by_test_id("sign-out").click()
     expect(page.get_by_test_id("signed-out")).to_be_visible()
     page.goto("/staff")
