@@ -59,7 +59,10 @@ app.add_page(
     signed_out_page, route=routes.SIGNED_OUT, title="Signed out · Waybill", on_load=PortalState.load
 )
 app.add_page(
-    track_page, route=routes.TRACK, title="Track a parcel · Waybill", on_load=PortalState.load
+    track_page,
+    route=routes.TRACK,
+    title="Track a parcel · Waybill",
+    on_load=[PortalState.load, TrackState.load_asked],
 )
 app.add_page(
     track_page,

@@ -1,6 +1,8 @@
-"""Customer home: the tenant's welcome for visitors; points and recent shipments for members."""
+"""Customer home: a tracking box for everyone; the tenant's welcome for visitors; points and shipments for members."""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 import reflex as rx
 
@@ -11,10 +13,18 @@ from portal.components.layout import brand_name, brand_tagline, portal_shell
 from portal.i18n import status_label, t
 from portal.state.portal import PortalState
 
+_MAX_TRACK_TEXT = 2000  # as the tracking page's own box
+
 
 class HomeState(PortalState):
     points: list[dict[str, str]] = []
     shipments: list[dict[str, str]] = []
+
+    @rx.event
+    def track(self, form: dict):
+        """The home page's box: on to the tracking page, which looks the numbers up on load."""
+        text = str(form.get("numbers", "")).strip()[:_MAX_TRACK_TEXT]
+        return rx.redirect(f"{routes.TRACK}?numbers={quote(text)}" if text else routes.TRACK)
 
     @rx.event
     def load_overview(self):
@@ -118,6 +128,43 @@ def _shipments_card() -> rx.Component:
     )
 
 
+def _track_box() -> rx.Component:
+    """Tracking first: it is what most people come for, with or without an account."""
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.el.label(
+                    t("track_numbers_label"), html_for="home-numbers", class_name="field-label"
+                ),
+                rx.hstack(
+                    rx.input(
+                        id="home-numbers",
+                        name="numbers",
+                        placeholder="WB123456785HK",
+                        max_length=_MAX_TRACK_TEXT,
+                        auto_complete="off",
+                        spell_check=False,
+                        size="3",
+                        flex="1",
+                        min_width="14em",
+                    ),
+                    rx.button(
+                        t("track_button"), type="submit", size="3", data_testid="home-track-submit"
+                    ),
+                    wrap="wrap",
+                    width="100%",
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=HomeState.track,
+            reset_on_submit=False,
+        ),
+        width="100%",
+        data_testid="home-track",
+    )
+
+
 def _visitor_welcome() -> rx.Component:
     return rx.vstack(
         rx.text(t("hero_cta_member"), size="4"),
@@ -134,6 +181,7 @@ def home_page() -> rx.Component:
         rx.vstack(
             rx.heading(brand_name(), size="8", as_="h1"),
             rx.text(brand_tagline(), size="4", color_scheme="gray"),
+            _track_box(),
             rx.cond(
                 PortalState.signed_in,
                 rx.vstack(

@@ -49,6 +49,26 @@ def test_several_numbers_tell_unknown_from_malformed(page: Page):
     expect(result(page, MALFORMED).get_by_test_id("result-malformed")).to_be_visible()
 
 
+def test_the_home_page_box_tracks_numbers_and_the_address_can_be_shared(page: Page):
+    page.goto("/")
+    wait_hydrated(page)
+    page.fill("#home-numbers", f"{DELIVERED} {UNKNOWN}")
+    page.get_by_test_id("home-track-submit").click()
+    expect(page).to_have_url(re.compile(r"/track\?numbers="))
+    expect(page.get_by_test_id("track-result")).to_have_count(2)
+    expect(result(page, DELIVERED).get_by_test_id("status-badge")).to_have_text("Delivered")
+    expect(result(page, UNKNOWN).get_by_test_id("result-unknown")).to_be_visible()
+    expect(page.locator("#numbers")).to_have_value(f"{DELIVERED} {UNKNOWN}")
+
+    shared = page.url  # the same address in another browser shows the same parcels
+    other = page.context.browser.new_page()
+    try:
+        other.goto(shared)
+        expect(other.get_by_test_id("track-result")).to_have_count(2)
+    finally:
+        other.close()
+
+
 def test_a_delivered_parcel_needs_nothing_from_the_customer(page: Page):
     page.goto(f"/track/{DELIVERED}")
     card = result(page, DELIVERED)

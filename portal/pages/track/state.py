@@ -116,6 +116,15 @@ class TrackState(PortalState):
         await self._lookup(tracking_rules.split_numbers(self.query))
 
     @rx.event
+    async def load_asked(self):
+        """on_load of /track: numbers in the address (`?numbers=A,B`, as the home page's box
+        sends them) are looked up at once; without any, the tab's last search stays."""
+        asked = str(self.router.url.query_parameters.get("numbers", ""))[:_MAX_TEXT]
+        if asked.strip():
+            self.query = asked
+            await self._lookup(tracking_rules.split_numbers(asked))
+
+    @rx.event
     async def load_number(self):
         """on_load of /track/[number]: the shared link shows that parcel at once."""
         number = str(self.router.page.params.get("number", ""))[: tracking_rules.MAX_NUMBER_LENGTH]
