@@ -98,8 +98,8 @@ def staff_shell(*children: rx.Component) -> rx.Component:
         rx.hstack(
             rx.cond(StaffState.signed_in, _navigation()),
             rx.el.main(
-                # border-box: the padding inside the 100 %, or wide tables run off the right edge.
-                rx.box(*children, padding="5", width="100%", box_sizing="border-box"),
+                # A CSS length ("5" was no padding at all), kept inside the 100 % by border-box.
+                rx.box(*children, padding="20px 24px", width="100%", box_sizing="border-box"),
                 id="main",
                 tab_index=-1,
                 style={"flex": "1", "min_width": "0"},
