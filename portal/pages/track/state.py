@@ -80,16 +80,16 @@ def to_view(result: tracking.TrackingResult) -> ResultView:
 
 class TrackState(PortalState):
     query: str = ""
-    results: list[ResultView] = []
-    # The page the results were looked up on. A tab keeps its state from page to page, so
-    # without this a shared link opened in the same tab first showed the last search's
-    # results (a revealed recipient included) until its own lookup answered.
-    results_path: str = ""
+    # Kept on the server; the browser gets shown_results only. A tab keeps its state from page
+    # to page, so without the path check a shared link opened in the same tab first showed
+    # the last search's results (a revealed recipient included) until its own lookup answered.
+    _results: list[ResultView] = []
+    _results_path: str = ""  # the page the results were looked up on
     form_error: str = ""
 
     @rx.var(cache=False)
     def shown_results(self) -> list[ResultView]:
-        return self.results if self.results_path == self.router.url.path else []
+        return self._results if self._results_path == self.router.url.path else []
 
     @rx.event
     def set_query(self, value: str):
@@ -97,18 +97,18 @@ class TrackState(PortalState):
 
     async def _lookup(self, numbers: list[str]) -> None:
         self.form_error = ""
-        self.results_path = self.router.url.path
+        self._results_path = self.router.url.path
         try:
             found = await asyncio.to_thread(tracking.lookup, numbers, client=self._client_ip())
         except ValidationFailed as failure:
-            self.results = []
+            self._results = []
             self.form_error = translate(failure.fields.get("numbers", ""), self.locale)
             return
         except RateLimited as limited:
-            self.results = []
+            self._results = []
             self.form_error = translate("rate_limited", self.locale, seconds=limited.retry_after)
             return
-        self.results = [to_view(result) for result in found]
+        self._results = [to_view(result) for result in found]
 
     @rx.event
     async def submit(self, form: dict):
@@ -132,16 +132,16 @@ class TrackState(PortalState):
         if number:
             await self._lookup([number])
         else:
-            self.results, self.form_error = [], ""
+            self._results, self.form_error = [], ""
 
     @rx.event
     async def reveal(self, form: dict):
         number = str(form.get("number", ""))[: tracking_rules.MAX_NUMBER_LENGTH]
         factor = str(form.get("factor", ""))[:20]
-        index = next((i for i, r in enumerate(self.results) if r.number == number), None)
+        index = next((i for i, r in enumerate(self._results) if r.number == number), None)
         if index is None:
             return
-        view = dataclasses.replace(self.results[index], verify_error="")
+        view = dataclasses.replace(self._results[index], verify_error="")
         try:
             recipient = await asyncio.to_thread(
                 tracking.reveal_recipient, number, factor, client=self._client_ip()
@@ -166,4 +166,4 @@ class TrackState(PortalState):
                 )
                 if part
             )
-        self.results = [view if i == index else r for i, r in enumerate(self.results)]
+        self._results = [view if i == index else r for i, r in enumerate(self._results)]
