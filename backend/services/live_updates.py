@@ -45,6 +45,18 @@ def watchers(topic: str) -> list[str]:
     )
 
 
+def publish_each(topics: list[str]) -> int:
+    """publish() for many topics (the parcels of one carrier batch); one Redis round trip
+    finds the few that anyone watches. Returns how many were delivered."""
+    if not topics or not get_settings().internal_token:
+        return 0
+    pipe = get_redis().pipeline(transaction=False)
+    for topic in topics:
+        pipe.exists(_key(topic))
+    watched = [topic for topic, seen in zip(topics, pipe.execute(), strict=True) if seen]
+    return sum(publish(topic) for topic in watched)
+
+
 def publish(topic: str) -> bool:
     """Ask the app to refresh the pages watching `topic`; False (logged) when it cannot be told."""
     settings = get_settings()

@@ -9,7 +9,7 @@ re-ordered event changes nothing it should not.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from backend.domain.statuses import ShipmentStatus
 from backend.integrations.carriers.base import CarrierEvent
 from backend.models import Shipment, TrackingEvent
 from backend.models.base import utcnow
+from backend.services import live_updates
 
 
 @dataclass
@@ -34,6 +35,7 @@ class ApplyOutcome:
     unknown_shipments: int = 0  # numbers the carrier told us about that we do not have
     status_changes: int = 0
     unknown_codes: int = 0
+    changed_numbers: list[str] = field(default_factory=list)  # shipments with new events
 
 
 def dedupe_key(carrier_slug: str, event: CarrierEvent) -> str:
@@ -70,6 +72,8 @@ def apply_events(
         outcome.unknown_shipments = sum(len(v) for k, v in by_number.items() if k not in found)
         for number, shipment in found.items():
             _apply_to_shipment(db, shipment, carrier_slug, by_number[number], source, outcome)
+    # Committed: pages showing these parcels refresh (a lost push only means a later refresh).
+    live_updates.publish_each([f"shipment:{n}" for n in outcome.changed_numbers])
     return outcome
 
 
@@ -82,6 +86,7 @@ def _apply_to_shipment(
     outcome: ApplyOutcome,
 ) -> None:
     now = utcnow()
+    added_before = outcome.added
     for event in events:
         inserted = db.execute(
             insert(TrackingEvent)
@@ -109,6 +114,8 @@ def _apply_to_shipment(
             outcome.unknown_codes += event.status is ShipmentStatus.UNKNOWN
         else:
             outcome.duplicates += 1
+    if outcome.added > added_before:
+        outcome.changed_numbers.append(shipment.tracking_number)
     _rederive(db, shipment, now, outcome)
 
 

@@ -190,6 +190,15 @@ def _lookup_sql(many: bool) -> str:
     return str(query.compile(dialect=psycopg_dialect()))
 
 
+def latest(numbers: list[str]) -> dict[str, TrackingResult]:
+    """The found ones among numbers a page already showed, read again for a live refresh.
+
+    Not rate limited and not counted: call it only with numbers a lookup() let through
+    (the tracking page's refresh on a worker's push), never with numbers from a request.
+    """
+    return _load(numbers)
+
+
 def _load(numbers: list[str]) -> dict[str, TrackingResult]:
     # Columns, not ORM objects, in one statement on an autocommit driver connection: building
     # entities (and parsing their JSONB payloads), the round trips of a transaction and a

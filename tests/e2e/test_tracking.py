@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from playwright.sync_api import Page, expect
 
 from backend.domain import tracking_number
 from backend.services.demo_data import MEMBER_LOGIN, demo_tracking_numbers
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.pages import sign_in_member, wait_hydrated
+from tests.e2e.pages import pay_on_provider_page, place_order, sign_in_member, wait_hydrated
 
+# A new parcel is first polled 30 s after it is booked (the demo's 0.5 s unit), and the
+# sandbox carrier moves it a step every 20 s: its first scan is on the page within a minute.
+MOVES_WITHIN_MS = 120_000
 NUMBERS = demo_tracking_numbers()
 FAILED = NUMBERS["delivery_failed"]  # recipient Wong Tai Man, phone ending 5432
 DELIVERED = NUMBERS["delivered"]
@@ -187,3 +191,20 @@ def test_members_see_their_shipments_and_filter_by_status(page: Page):
     expect(table).to_contain_text("DG2000")
     table.get_by_role("link", name=DELIVERED).click()
     expect(result(page, DELIVERED).get_by_test_id("status-badge")).to_have_text("Delivered")
+
+
+def test_an_open_tracking_page_shows_the_parcel_moving_without_a_reload(page: Page):
+    place_order(page, guest_email=f"watcher-{uuid.uuid4().hex[:8]}@example.com")
+    pay_on_provider_page(page, "checkout")
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid", timeout=30_000)
+    number = page.get_by_test_id("order-tracking-number").inner_text()
+
+    page.goto(f"/track/{number}")
+    card = result(page, number)
+    expect(card.get_by_test_id("status-badge")).to_be_visible()
+    steps = card.get_by_test_id("timeline").locator("li")
+    before = steps.count()
+    page.evaluate("window.__same_document = true")  # gone if the page were loaded again
+    # The sandbox carrier scans it; the sync records it and pushes to this tab.
+    expect(steps.nth(before)).to_be_attached(timeout=MOVES_WITHIN_MS)  # one step more, at least
+    assert page.evaluate("window.__same_document === true")

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from backend.config import get_settings
 from backend.db import session_scope
 from backend.domain.statuses import ShipmentStatus as S
 from backend.integrations.carriers.base import CarrierEvent
 from backend.models import Shipment, TrackingEvent
-from backend.services import shipment_events
+from backend.services import live_updates, shipment_events
 from tests.support import factories
 
 pytestmark = pytest.mark.local_services
@@ -156,3 +157,27 @@ def test_an_unknown_code_is_stored_raw_and_does_not_move_the_status(parcel):
         ).one()
     assert (stored.status, stored.raw_code, stored.raw) == ("unknown", "ZZ", {"code": "ZZ"})
     assert _state(shipment.id)[0] == S.PENDING.value
+
+
+def test_pages_watching_a_parcel_are_told_once_its_new_events_are_in(
+    parcel, redis_client, monkeypatch
+):
+    tenant, shipment = parcel
+    other = factories.make_shipment(tenant=tenant, status=S.PENDING.value)
+    monkeypatch.setenv("INTERNAL_TOKEN", "test-internal-token")
+    get_settings.cache_clear()
+    told: list[str] = []
+    monkeypatch.setattr(live_updates, "publish", lambda topic: told.append(topic) or True)
+    live_updates.watch(f"shipment:{shipment.tracking_number}", "tab-1")
+
+    both = journey(shipment.tracking_number)[:2] + journey(other.tracking_number)[:2]
+    outcome = shipment_events.apply_events(tenant.id, "harbour-post", both, source="poll")
+    assert sorted(outcome.changed_numbers) == sorted(
+        [shipment.tracking_number, other.tracking_number]
+    )
+    assert told == [f"shipment:{shipment.tracking_number}"]  # nobody watches the other
+
+    told.clear()  # the same events again: nothing new, nobody is told
+    again = shipment_events.apply_events(tenant.id, "harbour-post", both, source="poll")
+    assert again.changed_numbers == [] and told == []
+    get_settings.cache_clear()

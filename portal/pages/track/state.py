@@ -8,7 +8,7 @@ import dataclasses
 import reflex as rx
 
 from backend.domain import tracking as tracking_rules
-from backend.services import tracking
+from backend.services import live_updates, tracking
 from backend.services.errors import NotFound, RateLimited, ValidationFailed
 from portal.i18n import translate
 from portal.state.portal import PortalState
@@ -109,6 +109,32 @@ class TrackState(PortalState):
             self.form_error = translate("rate_limited", self.locale, seconds=limited.retry_after)
             return
         self._results = [to_view(result) for result in found]
+        shown = [r.number for r in found if r.outcome == tracking.FOUND]
+        await asyncio.to_thread(self._watch, shown)
+
+    def _watch(self, numbers: list[str]) -> None:
+        """Ask for a push when a shown parcel moves (the sync and carrier webhooks publish)."""
+        for number in numbers:
+            live_updates.watch(f"shipment:{number}", self.router.session.client_token)
+
+    def _refresh(self, number: str) -> None:
+        """Called on a push from a worker: a parcel this tab shows has new events."""
+        index = next((i for i, r in enumerate(self._results) if r.number == number), None)
+        if index is None:
+            return
+        latest = tracking.latest([number]).get(number)
+        if latest is None:
+            return
+        before = self._results[index]
+        view = dataclasses.replace(
+            to_view(latest),
+            revealed=before.revealed,
+            recipient_name=before.recipient_name,
+            recipient_phone=before.recipient_phone,
+            recipient_address=before.recipient_address,
+            verify_error=before.verify_error,
+        )
+        self._results = [view if i == index else r for i, r in enumerate(self._results)]
 
     @rx.event
     async def submit(self, form: dict):
