@@ -45,28 +45,30 @@ def watchers(topic: str) -> list[str]:
     )
 
 
+def publish(topic: str) -> bool:
+    """Ask the app to refresh the pages watching `topic`; False (logged) when it cannot be told."""
+    return publish_each([topic]) == 1
+
+
 def publish_each(topics: list[str]) -> int:
-    """publish() for many topics (the parcels of one carrier batch); one Redis round trip
-    finds the few that anyone watches. Returns how many were delivered."""
-    if not topics or not get_settings().internal_token:
+    """publish() for many topics (the parcels of one carrier batch): one Redis round trip
+    finds the few that anyone watches, and only those are posted. Returns how many were."""
+    settings = get_settings()
+    if not topics or not settings.internal_token:
         return 0
     pipe = get_redis().pipeline(transaction=False)
     for topic in topics:
         pipe.exists(_key(topic))
     watched = [topic for topic, seen in zip(topics, pipe.execute(), strict=True) if seen]
-    return sum(publish(topic) for topic in watched)
+    return sum(_post(topic, settings.port, settings.internal_token) for topic in watched)
 
 
-def publish(topic: str) -> bool:
-    """Ask the app to refresh the pages watching `topic`; False (logged) when it cannot be told."""
-    settings = get_settings()
-    if not settings.internal_token or not get_redis().exists(_key(topic)):
-        return False
+def _post(topic: str, port: int, internal_token: str) -> bool:
     try:
         answer = httpx.post(
-            f"http://127.0.0.1:{settings.port}{INTERNAL_PATH}",
+            f"http://127.0.0.1:{port}{INTERNAL_PATH}",
             json={"topic": topic},
-            headers={"X-Internal-Token": settings.internal_token},
+            headers={"X-Internal-Token": internal_token},
             timeout=3.0,
             trust_env=False,
         )

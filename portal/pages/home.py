@@ -11,9 +11,8 @@ from backend.services.errors import PermissionDenied
 from portal import routes
 from portal.components.layout import brand_name, brand_tagline, portal_shell
 from portal.i18n import status_label, t
+from portal.pages.track.state import MAX_QUERY_TEXT
 from portal.state.portal import PortalState
-
-_MAX_TRACK_TEXT = 2000  # as the tracking page's own box
 
 
 class HomeState(PortalState):
@@ -23,7 +22,7 @@ class HomeState(PortalState):
     @rx.event
     def track(self, form: dict):
         """The home page's box: on to the tracking page, which looks the numbers up on load."""
-        text = str(form.get("numbers", "")).strip()[:_MAX_TRACK_TEXT]
+        text = str(form.get("numbers", "")).strip()[:MAX_QUERY_TEXT]
         return rx.redirect(f"{routes.TRACK}?numbers={quote(text)}" if text else routes.TRACK)
 
     @rx.event
@@ -141,7 +140,7 @@ def _track_box() -> rx.Component:
                         id="home-numbers",
                         name="numbers",
                         placeholder="WB123456785HK",
-                        max_length=_MAX_TRACK_TEXT,
+                        max_length=MAX_QUERY_TEXT,
                         auto_complete="off",
                         spell_check=False,
                         size="3",

@@ -167,7 +167,7 @@ def test_pages_watching_a_parcel_are_told_once_its_new_events_are_in(
     monkeypatch.setenv("INTERNAL_TOKEN", "test-internal-token")
     get_settings.cache_clear()
     told: list[str] = []
-    monkeypatch.setattr(live_updates, "publish", lambda topic: told.append(topic) or True)
+    monkeypatch.setattr(live_updates, "_post", lambda topic, *_: told.append(topic) or True)
     live_updates.watch(f"shipment:{shipment.tracking_number}", "tab-1")
 
     both = journey(shipment.tracking_number)[:2] + journey(other.tracking_number)[:2]

@@ -13,7 +13,7 @@ from backend.services.errors import NotFound, RateLimited, ValidationFailed
 from portal.i18n import translate
 from portal.state.portal import PortalState
 
-_MAX_TEXT = 2000  # 20 numbers of 40 characters with separators fit easily
+MAX_QUERY_TEXT = 2000  # 20 numbers of 40 characters with separators fit easily
 
 
 @dataclasses.dataclass
@@ -93,7 +93,7 @@ class TrackState(PortalState):
 
     @rx.event
     def set_query(self, value: str):
-        self.query = value[:_MAX_TEXT]
+        self.query = value[:MAX_QUERY_TEXT]
 
     async def _lookup(self, numbers: list[str]) -> None:
         self.form_error = ""
@@ -119,7 +119,7 @@ class TrackState(PortalState):
 
     def _refresh(self, number: str) -> None:
         """Called on a push from a worker: a parcel this tab shows has new events."""
-        index = next((i for i, r in enumerate(self._results) if r.number == number), None)
+        index = self._index_of(number)
         if index is None:
             return
         latest = tracking.latest([number]).get(number)
@@ -134,18 +134,25 @@ class TrackState(PortalState):
             recipient_address=before.recipient_address,
             verify_error=before.verify_error,
         )
+        self._put(index, view)
+
+    def _index_of(self, number: str) -> int | None:
+        return next((i for i, r in enumerate(self._results) if r.number == number), None)
+
+    def _put(self, index: int, view: ResultView) -> None:
+        """Replace one card; a new list, so that Reflex sees the change."""
         self._results = [view if i == index else r for i, r in enumerate(self._results)]
 
     @rx.event
     async def submit(self, form: dict):
-        self.query = str(form.get("numbers", ""))[:_MAX_TEXT]
+        self.query = str(form.get("numbers", ""))[:MAX_QUERY_TEXT]
         await self._lookup(tracking_rules.split_numbers(self.query))
 
     @rx.event
     async def load_asked(self):
         """on_load of /track: numbers in the address (`?numbers=A,B`, as the home page's box
         sends them) are looked up at once; without any, the tab's last search stays."""
-        asked = str(self.router.url.query_parameters.get("numbers", ""))[:_MAX_TEXT]
+        asked = str(self.router.url.query_parameters.get("numbers", ""))[:MAX_QUERY_TEXT]
         if asked.strip():
             self.query = asked
             await self._lookup(tracking_rules.split_numbers(asked))
@@ -164,7 +171,7 @@ class TrackState(PortalState):
     async def reveal(self, form: dict):
         number = str(form.get("number", ""))[: tracking_rules.MAX_NUMBER_LENGTH]
         factor = str(form.get("factor", ""))[:20]
-        index = next((i for i, r in enumerate(self._results) if r.number == number), None)
+        index = self._index_of(number)
         if index is None:
             return
         view = dataclasses.replace(self._results[index], verify_error="")
@@ -192,4 +199,4 @@ class TrackState(PortalState):
                 )
                 if part
             )
-        self._results = [view if i == index else r for i, r in enumerate(self._results)]
+        self._put(index, view)
